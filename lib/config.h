@@ -1,0 +1,46 @@
+// The configuration file: which remotes to protect, for how long, and where the index lives.
+//
+// JSON with Xen Orchestra's key names (see README.md, "Configuration"). Loading validates
+// everything before any remote is touched; every error names the file and the key.
+#ifndef XOI_LIB_CONFIG_H_
+#define XOI_LIB_CONFIG_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace xoi {
+
+inline constexpr char kDefaultConfigPath[] = "/etc/xo-immutable-backups/config.json";
+inline constexpr char kDefaultIndexPath[] = "/var/lib/xo-immutable-backups";
+
+struct RemoteConfig {
+  std::string id;    // the key under "remotes"; also the index sub-folder name
+  std::string root;  // absolute, without trailing '/'
+  // Zero means: lift everything on this remote and stop protecting it.
+  absl::Duration immutability_duration;
+  absl::Duration settle = absl::Seconds(10);
+  absl::Duration orphan_grace = absl::Hours(1);
+  std::vector<std::string> paths;  // glob patterns (GlobSet syntax); the default set if absent
+};
+
+struct Config {
+  std::string source;      // the file it was read from
+  std::string index_path;  // absolute, without trailing '/'
+  std::vector<RemoteConfig> remotes;  // sorted by id
+  std::vector<std::string> notices;   // one line per legacy key accepted and ignored
+};
+
+// Reads and validates the file at `path`. InvalidArgument for every content error, NotFound or
+// PermissionDenied when it cannot be read; each message starts with the file name.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// Validates JSON `text`; `source` names it in messages.
+absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_CONFIG_H_

@@ -1,0 +1,87 @@
+// The index: a day-bucketed ledger of what this program locked, one small file per item.
+//
+//   <indexPath>/<remoteId>/<YYYY-MM-DD>/<sha256 hex of the item's absolute path>
+//
+// The day is the item's creation day (UTC), so the entries that may expire are found by folder
+// name. An entry records the item's absolute path and identity (device, inode, birth time); XO's
+// v1 entries, whose content is just the path, are read too. Entries are written after the flag is
+// set and removed after it is cleared; each write is an atomic rename. The set of entry names is
+// loaded from the folder listings alone (no file is read in the steady state); contents are read
+// only when a decision needs them.
+#ifndef XOI_LIB_INDEX_H_
+#define XOI_LIB_INDEX_H_
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "lib/fd.h"
+
+namespace xoi {
+
+struct IndexEntry {
+  std::string path;            // absolute path of the item when it was locked
+  bool has_identity = false;   // false for XO v1 entries (path only)
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  absl::Time birth;
+  bool tree = false;           // a directory taken whole
+};
+
+std::string EncodeIndexEntry(const IndexEntry& entry);
+// InvalidArgument for content that is neither a v2 entry nor a v1 absolute path.
+absl::StatusOr<IndexEntry> DecodeIndexEntry(absl::string_view content);
+
+// The entry file name for an item: lowercase hex SHA-256 of its absolute path.
+std::string IndexEntryName(absl::string_view absolute_path);
+
+struct IndexKey {
+  absl::CivilDay day;
+  std::string name;
+  bool operator==(const IndexKey& o) const { return day == o.day && name == o.name; }
+};
+
+class Index {
+ public:
+  // Opens the index of remote `remote_id` below `index_path`, creating the folders (0700) when
+  // `create` is true; with `create` false a missing index is an empty one (dry runs write
+  // nothing). Loads every entry name and removes empty day folders left by an interrupted run.
+  static absl::StatusOr<std::unique_ptr<Index>> Open(const std::string& index_path,
+                                                     const std::string& remote_id, bool create);
+
+  // Not thread-safe for writers: Contains() and Read() may run concurrently with each other,
+  // never with Put() or Remove().
+  bool Contains(absl::CivilDay day, absl::string_view name) const;
+  absl::StatusOr<IndexEntry> Read(absl::CivilDay day, absl::string_view name) const;
+  absl::Status Put(absl::CivilDay day, const IndexEntry& entry);
+  absl::Status Remove(absl::CivilDay day, absl::string_view name);
+
+  // Every entry known, sorted by day then name.
+  std::vector<IndexKey> Keys() const;
+  size_t size() const { return keys_.size(); }
+
+  // Makes every write so far durable (one syncfs instead of an fsync per entry).
+  absl::Status Sync();
+
+  // The folder of this remote's index (<indexPath>/<remoteId>), -1 when it does not exist.
+  int dir_fd() const { return dir_.get(); }
+  const std::string& dir_path() const { return dir_path_; }
+
+ private:
+  Index(Fd dir, std::string dir_path) : dir_(std::move(dir)), dir_path_(std::move(dir_path)) {}
+  absl::Status Load();
+  static std::string KeyOf(absl::CivilDay day, absl::string_view name);
+
+  Fd dir_;
+  std::string dir_path_;
+  absl::flat_hash_set<std::string> keys_;  // "YYYY-MM-DD/<name>"
+};
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_INDEX_H_

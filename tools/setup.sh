@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything xo-immutable needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are left alone, so re-running is cheap and safe.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap            # Bazel 4.2.3, Debian's offline build
+  g++                        # GCC 12: the C++20 compiler Bazel's auto-configured toolchain uses
+  libabsl-dev                # Abseil (Status, StatusOr, Time, strings, flat_hash_map)
+  libboost-json1.81-dev      # Boost.JSON: configuration and reports
+  libssl-dev                 # libcrypto: SHA-256 of index entry names
+  libgtest-dev libgmock-dev  # GoogleTest
+  libbenchmark-dev           # Google Benchmark (bench/)
+  e2fsprogs                  # chattr/lsattr: only tests use them, to cross-check our flags
+  faketime                   # integration tests move the clock past the immutability duration
+  libcap2-bin                # capsh: tests that drop capabilities
+  python3                    # the remote generator in tools/
+  util-linux                 # setpriv, flock
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup.sh: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup.sh: all build and test dependencies are installed"
