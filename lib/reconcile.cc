@@ -223,7 +223,8 @@ void Count(const ActionRecord& a, Counts* c) {
     return;
   }
   switch (a.kind) {
-    case ActionKind::kProtect: ++c->protected_; break;
+    case ActionKind::kProtect:
+    case ActionKind::kWriteMarker: ++c->protected_; break;
     case ActionKind::kReprotect: ++c->reprotected; break;
     case ActionKind::kLift: ++c->lifted; break;
     case ActionKind::kIndex: ++c->indexed; break;

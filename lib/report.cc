@@ -120,7 +120,7 @@ std::string FormatText(const RunReport& report) {
         c.reprotected, c.indexed, c.unindexed, c.waiting, c.refused, c.errors,
         DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
     for (const ActionRecord& a : r.actions) {
-      const bool show = report.dry_run || a.kind == ActionKind::kWait ||
+      const bool show = report.dry_run || !IsEffect(a.kind) ||
                         (a.executed && a.outcome != Outcome::kDone);
       if (!show) continue;
       absl::StrAppend(&out, "  ", report.dry_run && IsEffect(a.kind) ? "would " : "",

@@ -1,0 +1,359 @@
+// End-to-end tests of `xo-immutable run` on generated XO remotes with real flags (root only; CI
+// runs them as root). Each test works in its own ScratchDir, which lifts every flag when done.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/testing/scratch.h"
+
+namespace xoi {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::xoi::testing::ImmutablePaths;
+using ::xoi::testing::ProcessResult;
+using ::xoi::testing::ReadFile;
+using ::xoi::testing::RunProcess;
+using ::xoi::testing::Runfile;
+using ::xoi::testing::ScratchDir;
+using ::xoi::testing::WriteFile;
+
+namespace json = boost::json;
+
+std::set<std::string> ReadManifest(const std::string& path) {
+  std::set<std::string> out;
+  const std::string content = ReadFile(path);
+  size_t start = 0;
+  for (size_t nul; (nul = content.find('\0', start)) != std::string::npos; start = nul + 1) {
+    out.insert(content.substr(start, nul - start));
+  }
+  return out;
+}
+
+size_t CountIndexEntries(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().filename().string().size() == 64) ++n;
+  }
+  return n;
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    XOI_REQUIRE_ROOT();
+    root_ = scratch_.path() + "/remote";
+    outside_ = scratch_.path() + "/outside";
+    index_ = scratch_.path() + "/index";
+    config_ = scratch_.path() + "/config.json";
+    std::filesystem::create_directories(outside_);
+  }
+
+  // Generates the remote; returns the paths that must end up immutable.
+  std::set<std::string> Generate(std::vector<std::string> extra = {"--in-progress", "--hostile"}) {
+    std::vector<std::string> argv = {Runfile("tools/gen_remote"), "--root", root_, "--outside",
+                                     outside_, "--manifest", scratch_.path() + "/manifest"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const ProcessResult gen = RunProcess(argv);
+    EXPECT_EQ(gen.exit_code, 0) << gen.err;
+    std::set<std::string> expected = ReadManifest(scratch_.path() + "/manifest");
+    expected.insert("immutability.json");
+    return expected;
+  }
+
+  void WriteConfig(const std::string& duration, const std::string& settle = "0s") {
+    WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {\"r1\": {\"root\": \"" +
+                           root_ + "\", \"immutabilityDuration\": \"" + duration +
+                           "\", \"settle\": \"" + settle + "\"}}}");
+  }
+
+  ProcessResult Run(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
+    std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "run", "--config",
+                                     config_, "--report", "json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, env);
+  }
+
+  // A run with the wall clock moved `offset` ahead.
+  ProcessResult RunAt(const std::string& offset) { return Run({}, testing::FaketimeEnv(offset)); }
+
+  static json::object Counts(const ProcessResult& r) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(r.out, ec);
+    if (ec || !doc.is_object()) {
+      ADD_FAILURE() << "report is not JSON: " << r.out << r.err;
+      return {};
+    }
+    return doc.at("remotes").at(0).at("counts").as_object();
+  }
+
+  static int64_t Count(const ProcessResult& r, const char* key) {
+    const json::object counts = Counts(r);
+    return counts.contains(key) ? counts.at(key).to_number<int64_t>() : -1;
+  }
+
+  ScratchDir scratch_;
+  std::string root_, outside_, index_, config_;
+};
+
+TEST_F(RunTest, FirstRunLocksExactlyTheFinishedBackups) {
+  const std::set<std::string> expected = Generate();
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  EXPECT_THAT(ImmutablePaths(outside_), IsEmpty()) << "a flag was set outside the remote";
+  EXPECT_EQ(Count(r, "waiting"), 5);  // the runs in progress
+  EXPECT_GE(Count(r, "refused"), 6);  // symlinks, hard link, FIFO, tree with a symlink, dir
+  EXPECT_EQ(Count(r, "errors"), 0);
+  EXPECT_EQ(static_cast<int64_t>(CountIndexEntries(index_ + "/r1")), Count(r, "protected") - 2)
+      << "every protected item but metadata.json and immutability.json is indexed";
+}
+
+TEST_F(RunTest, SecondRunChangesNothing) {
+  const std::set<std::string> expected = Generate();
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const ProcessResult again = Run();
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  for (const char* key : {"protected", "lifted", "reprotected", "indexed", "unindexed", "errors"}) {
+    EXPECT_EQ(Count(again, key), 0) << key;
+  }
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, DryRunChangesNothingAndListsThePlan) {
+  const std::set<std::string> expected = Generate();
+  WriteConfig("7d");
+  const ProcessResult r = RunProcess({Runfile("reconciler/xo-immutable"), "--config", config_,
+                                      "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(index_)) << "a dry run created the index";
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
+  EXPECT_THAT(r.out, HasSubstr("would protect xo-vm-backups/"));
+  EXPECT_THAT(r.out, HasSubstr("would write-marker immutability.json"));
+  EXPECT_THAT(r.out, HasSubstr("backup run not complete: waiting for"));
+}
+
+TEST_F(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteConfig("7d", "1h");  // a long settle: repairing drift must not wait for it
+  std::string file, tree;
+  for (const std::string& p : expected) {
+    if (file.empty() && p.size() > 4 && p.substr(p.size() - 4) == ".xva") file = p;
+    if (tree.empty() && p.size() > 4 && p.substr(p.size() - 4) == ".vhd" &&
+        p.find("/data/") != std::string::npos) {
+      tree = p;
+    }
+  }
+  ASSERT_FALSE(file.empty());
+  ASSERT_FALSE(tree.empty());
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + file, false));
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + tree, false));
+  ASSERT_NE(ImmutablePaths(root_), expected);
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r, "reprotected"), 2);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, RunPastTheDurationLiftsEverythingAndEmptiesTheIndex) {
+  Generate();
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_GT(CountIndexEntries(index_ + "/r1"), 0u);
+  // Not yet: 6 days later nothing created today has expired.
+  const ProcessResult early = RunAt("+6d");
+  ASSERT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_EQ(Count(early, "lifted"), 0);
+  const ProcessResult late = RunAt("+9d");
+  ASSERT_EQ(late.exit_code, 0) << late.err;
+  EXPECT_GT(Count(late, "lifted"), 0);
+  // Only the remote's own files stay locked while the remote is protected.
+  EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
+  EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
+  for (auto& e : std::filesystem::directory_iterator(index_ + "/r1")) {
+    const std::string name = e.path().filename().string();
+    EXPECT_FALSE(name.size() == 10 && name[4] == '-') << "empty day folder left: " << name;
+  }
+}
+
+TEST_F(RunTest, DurationZeroReleasesTheWholeRemote) {
+  Generate();
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteConfig("0");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
+  EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
+}
+
+TEST_F(RunTest, ImmutabilityJsonTellsXoAndKeepsSinceWhenTheDurationChanges) {
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  json::value first = json::parse(ReadFile(root_ + "/immutability.json"));
+  EXPECT_EQ(first.at("duration").to_number<int64_t>(), 7 * 86400 * 1000LL);
+  EXPECT_EQ(first.at("immutable").as_bool(), true);
+  WriteConfig("14d");
+  ASSERT_EQ(Run().exit_code, 0);
+  json::value second = json::parse(ReadFile(root_ + "/immutability.json"));
+  EXPECT_EQ(second.at("duration").to_number<int64_t>(), 14 * 86400 * 1000LL);
+  EXPECT_EQ(second.at("since"), first.at("since"));
+  EXPECT_TRUE(ImmutablePaths(root_).count("immutability.json"));
+}
+
+TEST_F(RunTest, NothingIsWrittenIntoARemoteXoHasNotInitialised) {
+  std::filesystem::create_directories(root_);
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(root_)) << "XO refuses to initialise a non-empty folder";
+}
+
+TEST_F(RunTest, ItemsLockedByXosDaemonAreIndexed) {
+  const std::set<std::string> expected = Generate({});
+  std::string json_file;
+  for (const std::string& p : expected) {
+    if (p.find("xo-vm-backups/") == 0 && p.size() > 5 && p.substr(p.size() - 5) == ".json") {
+      json_file = p;
+      break;
+    }
+  }
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + json_file, true));
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r, "indexed"), 1);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, AHeldLockMeansExit75AndNothingTouched) {
+  Generate({});
+  WriteConfig("7d");
+  std::filesystem::create_directories(index_ + "/r1");
+  const int fd = open((index_ + "/r1/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  const ProcessResult r = Run();
+  close(fd);
+  EXPECT_EQ(r.exit_code, 75) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("another xo-immutable run holds"));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+}
+
+TEST_F(RunTest, TwoConcurrentRunsDoNotBothAct) {
+  const std::set<std::string> expected = Generate({"--vms", "8", "--blocks", "64"});
+  WriteConfig("7d");
+  std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "--config", config_};
+  ProcessResult a, b;
+  std::thread ta([&] { a = RunProcess({argv[0], "--config", config_, "--report", "json"}); });
+  std::thread tb([&] { b = RunProcess({argv[0], "--config", config_, "--report", "json"}); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.exit_code == 0 || a.exit_code == 75) << a.err;
+  ASSERT_TRUE(b.exit_code == 0 || b.exit_code == 75) << b.err;
+  auto protected_by = [&](const ProcessResult& r) {
+    return r.exit_code == 75 ? 0 : Count(r, "protected");
+  };
+  // Each item is protected by exactly one of them (the other waits for the lock or finds it done).
+  EXPECT_EQ(protected_by(a) + protected_by(b),
+            static_cast<int64_t>(CountIndexEntries(index_ + "/r1")) + 2);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
+  const std::set<std::string> expected = Generate({"--vms", "6", "--blocks", "300"});
+  WriteConfig("7d");
+  for (int delay_ms : {2, 5, 10, 20, 40}) {
+    const int pid = testing::StartProcess({Runfile("reconciler/xo-immutable"), "--config", config_});
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    testing::WaitProcess(pid);
+  }
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  const ProcessResult again = Run();
+  EXPECT_EQ(Count(again, "protected"), 0);
+  EXPECT_EQ(Count(again, "indexed"), 0) << "every locked item is in the index";
+  // And killed lifts converge too.
+  for (int delay_ms : {2, 5, 10}) {
+    const int pid = testing::StartProcess({Runfile("reconciler/xo-immutable"), "--config", config_},
+                                          testing::FaketimeEnv("+9d"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    testing::WaitProcess(pid);
+  }
+  ASSERT_EQ(RunAt("+9d").exit_code, 0);
+  EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
+  EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
+}
+
+TEST_F(RunTest, AMissingRootIsUnusableAndTheOtherRemotesGoOn) {
+  const std::set<std::string> expected = Generate({});
+  WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {"
+                     "\"gone\": {\"root\": \"" + scratch_.path() + "/missing\", "
+                     "\"immutabilityDuration\": \"7d\"}, "
+                     "\"r1\": {\"root\": \"" + root_ + "\", \"immutabilityDuration\": \"7d\", "
+                     "\"settle\": \"0s\"}}}");
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("root missing"));
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, AConfigurationErrorExits2AndTouchesNothing) {
+  Generate({});
+  WriteFile(config_, "{\"remotes\": {\"r1\": {\"root\": \"" + root_ +
+                         "\", \"immutabilityDuration\": \"7d\", \"setle\": \"0s\"}}}");
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("remotes.r1.setle"));
+  EXPECT_THAT(r.err, HasSubstr(config_));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+}
+
+TEST_F(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  std::string file;
+  for (const std::string& p : expected) {
+    if (p.size() > 4 && p.substr(p.size() - 4) == ".xva") file = p;
+  }
+  // Root lifts, deletes and rewrites the file: a new inode, which must settle like any other.
+  const std::string path = root_ + "/" + file;
+  ASSERT_TRUE(testing::SetImmutableFlag(path, false));
+  std::filesystem::remove(path);
+  WriteFile(path, "rewritten");
+  WriteConfig("7d", "1h");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r, "reprotected"), 0);
+  EXPECT_EQ(Count(r, "waiting"), 1);
+  EXPECT_FALSE(ImmutablePaths(root_).count(file));
+}
+
+}  // namespace
+}  // namespace xoi
