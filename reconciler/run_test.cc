@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/testing/scratch.h"
@@ -353,6 +354,143 @@ TEST_F(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
   EXPECT_EQ(Count(r, "reprotected"), 0);
   EXPECT_EQ(Count(r, "waiting"), 1);
   EXPECT_FALSE(ImmutablePaths(root_).count(file));
+}
+
+// Mounts a filesystem for the duration of a test (root only); unmounts even when the test fails.
+class ScopedMount {
+ public:
+  ScopedMount(const std::string& type, const std::string& where) : where_(where) {
+    std::filesystem::create_directories(where);
+    ok_ = RunProcess({"mount", "-t", type, type, where}).exit_code == 0;
+  }
+  ~ScopedMount() {
+    if (ok_) RunProcess({"umount", "-l", where_});
+  }
+  bool ok() const { return ok_; }
+  void Unmount() {
+    if (ok_) ok_ = RunProcess({"umount", where_}).exit_code != 0;
+  }
+
+ private:
+  std::string where_;
+  bool ok_ = false;
+};
+
+std::string FirstWith(const std::set<std::string>& paths, const std::string& suffix) {
+  for (const std::string& p : paths) {
+    if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return p;
+    }
+  }
+  return "";
+}
+
+TEST_F(RunTest, AFileStillOpenForWritingWaits) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  const std::string file = FirstWith(expected, ".xva");
+  ASSERT_FALSE(file.empty());
+  const int writer = open((root_ + "/" + file).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r, "waiting"), 1);
+  EXPECT_THAT(r.out, HasSubstr("open for writing"));
+  EXPECT_FALSE(ImmutablePaths(root_).count(file)) << "locked under an open writer";
+  ASSERT_EQ(write(writer, "more", 4), 4) << "the writer must still be able to write";
+  close(writer);
+  ASSERT_EQ(Run().exit_code, 0);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
+  ScopedMount ramfs("ramfs", root_);
+  ASSERT_TRUE(ramfs.ok());
+  Generate({});
+  WriteConfig("7d");
+  const ProcessResult check =
+      RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});
+  EXPECT_EQ(check.exit_code, 3) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("does not support the immutable attribute"));
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("does not support the immutable attribute"));
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
+}
+
+TEST_F(RunTest, CheckSaysUsableAndWritesNothing) {
+  Generate({});
+  WriteConfig("7d");
+  const ProcessResult check =
+      RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_THAT(check.out, HasSubstr("remote r1 (" + root_ + "): usable"));
+  EXPECT_FALSE(std::filesystem::exists(index_));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+}
+
+TEST_F(RunTest, ARemoteWhoseDiskIsNoLongerMountedIsUnusable) {
+  ScopedMount disk("tmpfs", root_);
+  ASSERT_TRUE(disk.ok());
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  disk.Unmount();  // root_ is now the empty mount point on the parent filesystem
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("not on the filesystem seen before"));
+  EXPECT_TRUE(std::filesystem::is_empty(root_));
+}
+
+TEST_F(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
+  const std::set<std::string> expected = Generate({});
+  const std::string vm = root_ + "/xo-vm-backups/mounted-vm";
+  ScopedMount inner("tmpfs", vm);
+  ASSERT_TRUE(inner.ok());
+  WriteFile(vm + "/20261101T000000Z.xva", "x");
+  WriteFile(vm + "/20261101T000000Z.json", "{}");
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ImmutablePaths(vm), IsEmpty());
+  EXPECT_THAT(r.out, HasSubstr("another filesystem is mounted here"));
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
+  Generate();
+  WriteConfig("7d");
+  const ProcessResult r = Run({"--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  boost::system::error_code ec;
+  const json::value doc = json::parse(r.out, ec);  // Boost.JSON rejects invalid UTF-8
+  ASSERT_FALSE(ec) << ec.message();
+  bool found = false;
+  for (const json::value& a : doc.at("remotes").at(0).at("actions").as_array()) {
+    if (const json::value* b64 = a.as_object().if_contains("path_base64")) {
+      std::string exact;
+      ASSERT_TRUE(absl::Base64Unescape(std::string(b64->as_string()), &exact));
+      if (exact.find("\xff\xfe") == std::string::npos) continue;
+      found = true;
+      EXPECT_THAT(std::string(a.at("path").as_string()), HasSubstr("\xEF\xBF\xBD"));
+    }
+  }
+  EXPECT_TRUE(found) << "the non-UTF-8 name got no path_base64";
+}
+
+TEST_F(RunTest, ReportFileAndRemoteSelection) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  const std::string report = scratch_.path() + "/report.json";
+  const ProcessResult unknown = Run({"--remote", "nope"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("no remote \"nope\""));
+  const ProcessResult r = Run({"--remote", "r1", "--report-file", report});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  const json::value doc = json::parse(ReadFile(report));
+  EXPECT_EQ(doc.at("remotes").at(0).at("id").as_string(), "r1");
+  EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
 }  // namespace
