@@ -38,6 +38,14 @@ std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings
                       : absl::StrCat("expired: created ", FormatDay(day), ", protected until ",
                                      Until(expires_at)));
     }
+    if (item.tree && settings.deep) {
+      const uint64_t unlocked = facts.Changes().mutable_members;
+      if (unlocked > 0) {
+        return make(ActionKind::kReprotect,
+                    absl::StrCat("drift: ", unlocked, " members made mutable before expiry (",
+                                 "protected until ", Until(expires_at), ")"));
+      }
+    }
     if (!indexed) {
       return make(ActionKind::kIndex,
                   "immutable but not in the index (locked by XO's daemon, or by an interrupted "

@@ -18,6 +18,9 @@ struct Settings {
   absl::Duration duration;  // zero: lift everything, protect nothing
   absl::Duration settle;
   absl::Duration orphan_grace;
+  // Also verify every member of protected trees (steady state otherwise reads only the
+  // directory's own flag), for operators who suspect tampering by root.
+  bool deep = false;
 };
 
 // What changed last in a still-mutable item: for a file its ctime; for a tree the newest ctime of
@@ -26,6 +29,7 @@ struct Settings {
 struct ChangeFacts {
   absl::Time newest_change;
   std::string refusal;  // non-empty: a member that can never be locked (hard link, FIFO, ...)
+  uint64_t mutable_members = 0;  // trees: members without the flag
 };
 
 // Facts that cost I/O, computed on demand.

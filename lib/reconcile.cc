@@ -69,6 +69,7 @@ class RemoteFacts : public ItemFacts {
             facts.refusal = absl::StrCat(m.path, " has ", m.stat.nlink, " hard links");
           } else if (!m.stat.immutable) {
             facts.newest_change = std::max(facts.newest_change, m.stat.ctime);
+            ++facts.mutable_members;
           }
           return facts.refusal.empty();
         },
@@ -332,7 +333,8 @@ RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& 
   if (!globs.ok()) return unusable(std::string(globs.status().message()));
 
   // 3-4. Walk and decide.
-  const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace};
+  const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
+                          options.deep};
   Planner planner(options.jobs, root_fd, remote.root, **index, settings, options.now);
   report.walk = Walk(root_fd, *globs, options.jobs, &planner);
   std::vector<Action> plan;

@@ -13,6 +13,7 @@ namespace xoi {
 struct RunOptions {
   bool dry_run = false;  // compute and report the plan; change nothing, write nothing
   int jobs = 2;          // walker threads
+  bool deep = false;     // verify every member of protected trees too
   absl::Time now;        // the run's clock reading, the same for every remote
 };
 

@@ -23,8 +23,8 @@ namespace {
 constexpr char kVersion[] = "xo-immutable 0.1.0";
 
 constexpr char kUsage[] = R"(Usage:
-  xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
-               [--report-file FILE] [--jobs N]
+  xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--deep]
+               [--report text|json] [--report-file FILE] [--jobs N]
   xo-immutable check [--config FILE] [--remote ID]...
   xo-immutable --help | --version
 
@@ -42,6 +42,8 @@ Options:
   --config FILE       configuration (default /etc/xo-immutable-backups/config.json)
   --remote ID         act on this remote only (repeatable; default: every remote)
   --dry-run           compute the plan and print every action with its reason; change nothing
+  --deep              also check every member of protected VHD directories (a run otherwise
+                      reads only the directory's own flag) and re-protect what was unlocked
   --report text|json  report format on stdout (default text)
   --report-file FILE  write the report to FILE instead of stdout
   --jobs N            walker threads (default: number of CPUs, at least 2)
@@ -59,6 +61,7 @@ struct Args {
   std::string config = kDefaultConfigPath;
   std::vector<std::string> remotes;
   bool dry_run = false;
+  bool deep = false;
   std::string report = "text";
   std::string report_file;
   int jobs = 0;
@@ -102,6 +105,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
     }
     if (word == "--dry-run" && !has_value) {
       args->dry_run = true;
+    } else if (word == "--deep" && !has_value) {
+      args->deep = true;
     } else if (word == "--config") {
       if (!take(&args->config)) return UsageError("--config needs a file");
     } else if (word == "--remote") {
@@ -128,7 +133,7 @@ int ParseArgs(int argc, char** argv, Args* args) {
       return UsageError(absl::StrCat("unknown argument \"", words[i], "\""));
     }
   }
-  if (args->command == "check" && (args->dry_run || args->report != "text" ||
+  if (args->command == "check" && (args->dry_run || args->deep || args->report != "text" ||
                                    !args->report_file.empty() || args->jobs != 0)) {
     return UsageError("check takes only --config and --remote");
   }
@@ -187,6 +192,7 @@ int Run(const Config& config, const std::vector<const RemoteConfig*>& remotes, c
   report.notices = config.notices;
   RunOptions options;
   options.dry_run = args.dry_run;
+  options.deep = args.deep;
   options.now = report.started;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));

@@ -385,6 +385,23 @@ std::string FirstWith(const std::set<std::string>& paths, const std::string& suf
   return "";
 }
 
+TEST_F(RunTest, ADeepRunFindsAndRepairsAMemberUnlockedInsideAProtectedTree) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const std::string member = FirstWith(expected, "/bat");
+  ASSERT_FALSE(member.empty());
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + member, false));
+  // The steady state reads only the directory's own flag: cheap, and blind to this.
+  const ProcessResult shallow = Run();
+  EXPECT_EQ(Count(shallow, "reprotected"), 0);
+  EXPECT_FALSE(ImmutablePaths(root_).count(member));
+  const ProcessResult deep = Run({"--deep"});
+  ASSERT_EQ(deep.exit_code, 0) << deep.err;
+  EXPECT_EQ(Count(deep, "reprotected"), 1);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
 TEST_F(RunTest, AFileStillOpenForWritingWaits) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
