@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/duration.h"
@@ -53,7 +54,11 @@ absl::StatusOr<absl::Duration> DurationValue(const json::value& v, absl::string_
   if (v.is_int64() || v.is_uint64() || v.is_double()) {
     const double ms = v.to_number<double>();
     if (ms < 0) return errors.At(key, "must not be negative");
-    return ParseDuration(absl::StrCat(ms));  // a bare number is milliseconds, as in `ms`
+    // A bare number is milliseconds, as in `ms`. Fixed notation: StrCat's 6-digit "%g" would
+    // write 86400000 as "8.64e+07", which is no duration.
+    auto d = ParseDuration(absl::StrFormat("%.3f", ms));
+    if (!d.ok()) return errors.At(key, d.status().message());
+    return d;
   }
   if (!v.is_string()) return errors.At(key, "must be a duration string such as \"14d\"");
   auto d = ParseDuration(absl::string_view(v.get_string().data(), v.get_string().size()));
@@ -130,7 +135,11 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
 absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source) {
   const Errors errors(source);
   boost::system::error_code ec;
-  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
+  json::parse_options options;
+  options.allow_comments = true;  // so that the sample configuration can explain itself
+  options.allow_trailing_commas = true;
+  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec,
+                                json::storage_ptr(), options);
   if (ec) return errors.At("(document)", absl::StrCat("not valid JSON: ", ec.message()));
   if (!doc.is_object()) return errors.At("(document)", "must be a JSON object");
   Config config;
@@ -149,13 +158,24 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
         config.remotes.push_back(std::move(parsed));
       }
       has_remotes = true;
+    } else if (key == "timeShiftThreshold") {
+      XOI_ASSIGN_OR_RETURN(config.time_shift_threshold, DurationValue(value, key, errors));
+      if (config.time_shift_threshold < absl::Hours(1)) {
+        return errors.At(key, "must be at least 1h (NTP corrections and suspends move the clock)");
+      }
+    } else if (key == "maxLiftFraction") {
+      if (!value.is_number() || value.to_number<double>() <= 0 || value.to_number<double>() > 1) {
+        return errors.At(key, "must be a number above 0 and at most 1 (e.g. 0.5)");
+      }
+      config.max_lift_fraction = value.to_number<double>();
     } else if (key == "liftEvery" || key == "rebuildIndexOnStart") {
       config.notices.push_back(absl::StrCat(
           source, ": ", key, " is an option of XO's daemon, ignored: ",
           key == "liftEvery" ? "every run lifts what has expired"
                              : "every run repairs the index"));
     } else {
-      return errors.At(key, "unknown key (expected indexPath, remotes)");
+      return errors.At(key, "unknown key (expected indexPath, remotes, timeShiftThreshold, "
+                            "maxLiftFraction)");
     }
   }
   if (!has_remotes || config.remotes.empty()) {

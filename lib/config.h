@@ -1,6 +1,7 @@
 // The configuration file: which remotes to protect, for how long, and where the index lives.
 //
-// JSON with Xen Orchestra's key names (see README.md, "Configuration"). Loading validates
+// JSON with Xen Orchestra's key names (see README.md, "Configuration"); `//` and `/* */`
+// comments and trailing commas are accepted. Loading validates
 // everything before any remote is touched; every error names the file and the key.
 #ifndef XOI_LIB_CONFIG_H_
 #define XOI_LIB_CONFIG_H_
@@ -31,6 +32,11 @@ struct Config {
   std::string source;      // the file it was read from
   std::string index_path;  // absolute, without trailing '/'
   std::vector<RemoteConfig> remotes;  // sorted by id
+  // A wall clock that moves this much more than the boot-time clock (or disagrees this much with
+  // the RTC) suspends lifting (time_guard.h).
+  absl::Duration time_shift_threshold = absl::Hours(24);
+  // A run lifts at most this fraction of a remote's protected items without --allow-mass-lift.
+  double max_lift_fraction = 0.5;
   std::vector<std::string> notices;   // one line per legacy key accepted and ignored
 };
 

@@ -31,6 +31,13 @@ std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings
   };
 
   if (item.stat.immutable) {
+    if (expired && !indexed && !item.stat.has_btime) {
+      // Without a birth time the creation day comes from the ctime, which our own flag change
+      // moved: with no index entry either, the real day is unknown. Keep it locked.
+      return make(ActionKind::kRefuse,
+                  "no birth time on this filesystem and no index entry: its creation day is "
+                  "unknown, kept locked");
+    }
     if (expired) {
       return make(ActionKind::kLift,
                   settings.duration == absl::ZeroDuration()

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace xoi {
@@ -62,7 +64,20 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
   if (!std::isfinite(value) || d == absl::InfiniteDuration() || d > absl::Hours(24 * 365 * 100)) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is too long a duration"));
   }
-  return absl::Trunc(d, absl::Milliseconds(1));
+  // The value itself in exact decimal arithmetic (every unit is a whole number of milliseconds):
+  // `value * unit` in binary floating point comes out a fraction of a microsecond short for some
+  // fractions ("16.08d"), which truncation turned into one millisecond less.
+  const size_t dot = number.find('.');
+  int64_t whole = 0;
+  if (dot != 0) (void)absl::SimpleAtoi(number.substr(0, dot), &whole);  // in range: checked above
+  const std::string fraction = dot == std::string::npos ? "" : number.substr(dot + 1, 18);
+  int64_t numerator = 0;
+  absl::int128 denominator = 1;
+  if (!fraction.empty()) (void)absl::SimpleAtoi(fraction, &numerator);
+  for (size_t k = 0; k < fraction.size(); ++k) denominator *= 10;
+  const int64_t unit_ms = absl::ToInt64Milliseconds(unit);
+  return absl::Milliseconds(whole * unit_ms +
+                            static_cast<int64_t>(absl::int128(numerator) * unit_ms / denominator));
 }
 
 std::string DurationText(absl::Duration d) {

@@ -122,28 +122,32 @@ absl::StatusOr<Fd> OpenRootDir(const std::string& path) {
   return fd;
 }
 
-absl::StatusOr<bool> SetImmutable(int fd, bool on, absl::string_view path_for_errors) {
+absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on, absl::string_view path_for_errors) {
+  const absl::string_view name = flag == FS_IMMUTABLE_FL ? "immutable" : "append-only";
   int flags = 0;
   if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {
     return ErrnoError(errno, "get flags of", path_for_errors);
   }
-  const bool is_on = (flags & FS_IMMUTABLE_FL) != 0;
-  if (is_on == on) return false;
-  const int wanted = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+  if (((flags & flag) != 0) == on) return false;
+  const int wanted = on ? (flags | flag) : (flags & ~flag);
   if (ioctl(fd, FS_IOC_SETFLAGS, &wanted) != 0) {
-    return ErrnoError(errno, on ? "set immutable flag on" : "clear immutable flag of",
+    return ErrnoError(errno, absl::StrCat(on ? "set " : "clear ", name, " flag of"),
                       path_for_errors);
   }
   int read_back = 0;
   if (ioctl(fd, FS_IOC_GETFLAGS, &read_back) != 0) {
     return ErrnoError(errno, "get flags of", path_for_errors);
   }
-  if (((read_back & FS_IMMUTABLE_FL) != 0) != on) {
-    return ErrnoError(EOPNOTSUPP, on ? "set immutable flag on (ignored by the filesystem)"
-                                     : "clear immutable flag of (ignored by the filesystem)",
+  if (((read_back & flag) != 0) != on) {
+    return ErrnoError(EOPNOTSUPP,
+                      absl::StrCat(on ? "set " : "clear ", name, " flag (ignored by the filesystem) of"),
                       path_for_errors);
   }
   return true;
+}
+
+absl::StatusOr<bool> SetImmutable(int fd, bool on, absl::string_view path_for_errors) {
+  return SetInodeFlag(fd, FS_IMMUTABLE_FL, on, path_for_errors);
 }
 
 absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) {

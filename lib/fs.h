@@ -63,10 +63,13 @@ absl::StatusOr<Fd> OpenBeneath(int root_fd, absl::string_view relative, int flag
 // result must be a directory.
 absl::StatusOr<Fd> OpenRootDir(const std::string& path);
 
-// Sets (on=true) or clears the immutable flag of the open file `fd`, with a masked
-// read-modify-write that leaves the other flags alone. Does nothing when the flag is already as
-// asked; otherwise reads the flags back, because some filesystems ignore the request silently.
-// Returns whether the flag changed.
+// Sets (on=true) or clears inode flag `flag` (FS_IMMUTABLE_FL, FS_APPEND_FL, ...) of the open file
+// `fd`, with a masked read-modify-write that leaves the other flags alone. Does nothing when the
+// flag is already as asked; otherwise reads the flags back, because some filesystems ignore the
+// request silently. Returns whether the flag changed.
+absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on, absl::string_view path_for_errors);
+
+// SetInodeFlag(fd, FS_IMMUTABLE_FL, on, ...).
 absl::StatusOr<bool> SetImmutable(int fd, bool on, absl::string_view path_for_errors);
 
 // Takes a read lease on the regular file `fd` (opened read-only): fails with EAGAIN (Unavailable)

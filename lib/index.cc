@@ -148,11 +148,11 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(const std::string& index_path
     return ErrnoError(errno, "open index folder", dir_path);
   }
   std::unique_ptr<Index> index(new Index(std::move(dir), dir_path));
-  XOI_RETURN_IF_ERROR(index->Load());
+  XOI_RETURN_IF_ERROR(index->Load(/*tidy=*/create));  // without create (dry run): no writes
   return index;
 }
 
-absl::Status Index::Load() {
+absl::Status Index::Load(bool tidy) {
   if (!dir_.valid()) return absl::OkStatus();
   std::vector<std::string> days;
   XOI_RETURN_IF_ERROR(ListDir(dir_.get(), dir_path_, [&](absl::string_view name, unsigned char) {
@@ -171,7 +171,8 @@ absl::Status Index::Load() {
       }
       return true;
     }));
-    if (entries == 0) unlinkat(dir_.get(), day.c_str(), AT_REMOVEDIR);  // fails if not empty
+    // An empty day folder is left by an interrupted run; rmdir fails if it is not empty.
+    if (tidy && entries == 0) unlinkat(dir_.get(), day.c_str(), AT_REMOVEDIR);
   }
   return absl::OkStatus();
 }

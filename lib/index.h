@@ -74,7 +74,8 @@ class Index {
 
  private:
   Index(Fd dir, std::string dir_path) : dir_(std::move(dir)), dir_path_(std::move(dir_path)) {}
-  absl::Status Load();
+  // Loads the entry names; with `tidy`, also removes empty day folders.
+  absl::Status Load(bool tidy);
   static std::string KeyOf(absl::CivilDay day, absl::string_view name);
 
   Fd dir_;

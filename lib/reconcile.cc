@@ -103,6 +103,7 @@ class Planner : public WalkVisitor {
   void OnItem(int worker, Candidate item) override {
     Slot& slot = slots_[static_cast<size_t>(worker)];
     ++slot.seen;
+    if (item.stat.immutable) ++slot.protected_items;
     const absl::CivilDay day = CreationDay(item.stat.birth);
     const std::string name = IndexEntryName(absl::StrCat(root_, "/", item.path));
     const bool indexed = index_.Contains(day, name);
@@ -125,12 +126,14 @@ class Planner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `actions`, `errors`, `seen_keys`; returns the items seen.
+  // Moves everything found into `actions`, `errors`, `seen_keys`; returns the items seen and
+  // counts those already immutable in `protected_items`.
   uint64_t Collect(std::vector<Action>* actions, std::vector<Problem>* errors,
-                   absl::flat_hash_set<std::string>* seen_keys) {
+                   absl::flat_hash_set<std::string>* seen_keys, uint64_t* protected_items) {
     uint64_t seen = 0;
     for (Slot& slot : slots_) {
       seen += slot.seen;
+      *protected_items += slot.protected_items;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(*actions));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
       seen_keys->insert(slot.seen_keys.begin(), slot.seen_keys.end());
@@ -141,6 +144,7 @@ class Planner : public WalkVisitor {
  private:
   struct Slot {
     uint64_t seen = 0;
+    uint64_t protected_items = 0;
     std::vector<Action> actions;
     std::vector<Problem> errors;
     std::vector<std::string> seen_keys;
@@ -190,99 +194,27 @@ void PlanUnseenEntries(int root_fd, const std::string& root, const Index& index,
       action.stat = *st;
       action.reason = "expired; indexed item outside the glob set's reach (same inode)";
       actions->push_back(std::move(action));
-    } else if (expired && (gone || !st->immutable || (!same && entry->has_identity))) {
-      action.reason = gone ? "expired; the indexed path is gone"
-                           : (same ? "expired and already mutable"
-                                   : "expired; the path now holds another inode, which is not "
-                                     "lifted");
+    } else if (same && expired) {
+      action.reason = "expired and already mutable";
       actions->push_back(std::move(action));
-    } else if (!same || !expired) {
+    } else if (same) {
+      warnings->push_back(
+          Problem{action.path, "indexed and locked, but no glob reaches it any more"});
+    } else {
+      // The indexed inode may live on under another name (a writer can rename the mutable parent
+      // folder of a locked file): the entry is kept for `xo-immutable sweep`, which finds the
+      // inode by identity, lifts it once expired, and drops entries whose inode is gone.
       warnings->push_back(Problem{
           action.path,
-          gone ? "indexed but missing (moved or deleted by root?): entry kept until it expires"
-               : (same ? "indexed and locked, but no glob reaches it any more"
-                       : "indexed, but the path now holds another inode (or the entry has no "
-                         "identity): the indexed inode is not lifted")});
+          absl::StrCat(gone ? "indexed item missing (moved, or deleted by root?)"
+                            : "the path now holds another inode (or the entry has no identity)",
+                       expired ? ": expired; `xo-immutable sweep` resolves it"
+                               : ": entry kept, the indexed inode is not touched")});
     }
   }
 }
 
-// Counts an action by what it is (dry run) or by what came of it.
-void Count(const ActionRecord& a, Counts* c) {
-  if (a.kind == ActionKind::kWait) {
-    ++c->waiting;
-    return;
-  }
-  if (a.kind == ActionKind::kRefuse) {
-    ++c->refused;
-    return;
-  }
-  if (a.executed && a.outcome != Outcome::kDone) {
-    if (a.outcome == Outcome::kWaiting) ++c->waiting;
-    if (a.outcome == Outcome::kRefused) ++c->refused;
-    if (a.outcome == Outcome::kFailed) ++c->errors;
-    return;
-  }
-  switch (a.kind) {
-    case ActionKind::kProtect:
-    case ActionKind::kWriteMarker: ++c->protected_; break;
-    case ActionKind::kReprotect: ++c->reprotected; break;
-    case ActionKind::kLift: ++c->lifted; break;
-    case ActionKind::kIndex: ++c->indexed; break;
-    case ActionKind::kUnindex: ++c->unindexed; break;
-    default: break;
-  }
-}
-
-// Step 2: the reasons this remote cannot be protected now, or "".
-std::string Unusable(int root_fd, const RemoteConfig& remote, const std::string& index_dir,
-                     bool read_only) {
-  const std::vector<std::string> missing = MissingCapabilities();
-  if (!missing.empty()) {
-    return absl::StrCat("missing capabilit", missing.size() > 1 ? "ies " : "y ",
-                        absl::StrJoin(missing, ", "),
-                        " (run as root, or grant them to the service)");
-  }
-  if (absl::Status s = CheckImmutableSupport(root_fd, remote.root, read_only); !s.ok()) {
-    return std::string(s.message());
-  }
-  auto fingerprint = FilesystemFingerprint(root_fd, remote.root);
-  if (!fingerprint.ok()) return std::string(fingerprint.status().message());
-  const std::string record = absl::StrCat(index_dir, "/", kFingerprintName);
-  auto seen = ReadSmallFile(AT_FDCWD, record.c_str(), 256, record);
-  if (seen.ok() && *seen != *fingerprint) {
-    return absl::StrCat("the root is not on the filesystem seen before (", *fingerprint,
-                        ", was ", *seen, "): is the remote's disk mounted? If the remote really ",
-                        "moved to another filesystem, remove ", record);
-  }
-  if (!seen.ok() && ErrnoOf(seen.status()) != ENOENT) return std::string(seen.status().message());
-  if (!seen.ok() && !read_only) {
-    Fd dir(open(index_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    absl::Status written = dir.valid() ? WriteFileAtomic(dir.get(), kFingerprintName,
-                                                         *fingerprint, 0600, true, record)
-                                       : ErrnoError(errno, "open", index_dir);
-    if (!written.ok()) return std::string(written.message());
-  }
-  return "";
-}
-
-absl::Status MakeDirs(const std::string& path) {
-  std::string prefix;
-  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
-    absl::StrAppend(&prefix, "/", part);
-    XOI_RETURN_IF_ERROR(MakeDir(AT_FDCWD, prefix.c_str(), 0700, prefix));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-std::string CheckRemote(const std::string& index_path, const RemoteConfig& remote) {
-  auto root = OpenRootDir(remote.root);
-  if (!root.ok()) return absl::StrCat("root missing or unreadable: ", root.status().message());
-  return Unusable(root->get(), remote, absl::StrCat(index_path, "/", remote.id),
-                  /*read_only=*/true);
-}
 
 RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& remote,
                              const RunOptions& options) {
@@ -291,57 +223,30 @@ RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& 
   RemoteReport report;
   report.id = remote.id;
   report.root = remote.root;
-  const std::string index_dir = absl::StrCat(index_path, "/", remote.id);
-  auto unusable = [&](std::string reason) {
-    report.state = RemoteState::kUnusable;
-    report.unusable_reason = std::move(reason);
+  std::unique_ptr<RemoteSession> session = OpenRemote(index_path, remote, options.dry_run, &report);
+  if (session == nullptr) {
     report.elapsed = Elapsed(start);
     return report;
-  };
-
-  // 1. Lock: a manual run and the timer never act on one remote at once. A dry run changes
-  //    nothing, so it neither needs nor creates the lock.
-  Fd lock;
-  if (!options.dry_run) {
-    if (absl::Status made = MakeDirs(index_dir); !made.ok()) {
-      return unusable(absl::StrCat("index folder: ", made.message()));
-    }
-    const std::string lock_path = absl::StrCat(index_dir, "/", kLockName);
-    lock = Fd(open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!lock.valid()) {
-      return unusable(std::string(ErrnoError(errno, "open lock", lock_path).message()));
-    }
-    if (flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-      report.state = RemoteState::kLocked;
-      report.unusable_reason = absl::StrCat("another xo-immutable run holds ", lock_path);
-      return report;
-    }
+  }
+  const int root_fd = session->root.get();
+  auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration
+  if (!globs.ok()) {
+    report.state = RemoteState::kUnusable;
+    report.unusable_reason = std::string(globs.status().message());
+    return report;
   }
 
-  // 2. Check.
-  auto root = OpenRootDir(remote.root);
-  if (!root.ok()) {
-    return unusable(absl::StrCat("root missing or unreadable: ", root.status().message()));
-  }
-  const int root_fd = root->get();
-  if (std::string why = Unusable(root_fd, remote, index_dir, options.dry_run); !why.empty()) {
-    return unusable(why);
-  }
-  auto index = Index::Open(index_path, remote.id, /*create=*/!options.dry_run);
-  if (!index.ok()) return unusable(absl::StrCat("index: ", index.status().message()));
-  auto globs = GlobSet::Compile(remote.paths);
-  if (!globs.ok()) return unusable(std::string(globs.status().message()));
-
-  // 3-4. Walk and decide.
+  // 3-4. Walk and decide, then plan.
   const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
                           options.deep};
-  Planner planner(options.jobs, root_fd, remote.root, **index, settings, options.now);
+  Planner planner(options.jobs, root_fd, remote.root, *session->index, settings, options.now);
   report.walk = Walk(root_fd, *globs, options.jobs, &planner);
   std::vector<Action> plan;
   absl::flat_hash_set<std::string> seen_keys;
-  report.counts.seen = planner.Collect(&plan, &report.errors, &seen_keys);
-  PlanUnseenEntries(root_fd, remote.root, **index, seen_keys, settings, options.now, &plan,
-                    &report.warnings);
+  uint64_t protected_items = 0;
+  report.counts.seen = planner.Collect(&plan, &report.errors, &seen_keys, &protected_items);
+  PlanUnseenEntries(root_fd, remote.root, *session->index, seen_keys, settings, options.now,
+                    &plan, &report.warnings);
   std::sort(plan.begin(), plan.end(),
             [](const Action& a, const Action& b) { return a.path < b.path; });
   std::vector<Action> remote_files = PlanRemoteFiles(root_fd, settings, options.now);
@@ -349,35 +254,25 @@ RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& 
   std::sort(report.errors.begin(), report.errors.end(),
             [](const Problem& a, const Problem& b) { return a.path < b.path; });
 
+  if (!options.lifting_suspended.empty()) {
+    if (HoldLifts(&plan, options.lifting_suspended) > 0) {
+      report.lifts_held = options.lifting_suspended;
+    }
+  } else if (settings.duration != absl::ZeroDuration() && !options.allow_mass_lift) {
+    const auto lifts = static_cast<uint64_t>(std::count_if(
+        plan.begin(), plan.end(), [](const Action& a) { return a.kind == ActionKind::kLift; }));
+    if (protected_items > 100 && lifts > options.max_lift_fraction * protected_items) {
+      report.lifts_held = absl::StrCat(
+          "mass-lift guard: ", lifts, " of ", protected_items,
+          " protected items would be lifted at once (more than ",
+          static_cast<int>(options.max_lift_fraction * 100),
+          "%); run with --allow-mass-lift if that is intended");
+      HoldLifts(&plan, report.lifts_held);
+    }
+  }
+
   // 5. Execute (unless dry run) and record.
-  Executor executor(root_fd, remote.root, index->get());
-  bool all_done = report.errors.empty();
-  for (const Action& action : plan) {
-    ActionRecord record{action.kind, action.path, action.tree, action.reason};
-    const bool skip_marker_removal = action.kind == ActionKind::kRemoveMarker && !all_done;
-    if (!options.dry_run && IsEffect(action.kind) && !skip_marker_removal) {
-      const ActionResult result = executor.Apply(action);
-      record.executed = true;
-      record.outcome = result.outcome;
-      record.detail = result.detail;
-      if (result.outcome == Outcome::kFailed) {
-        report.errors.push_back(Problem{action.path, result.detail});
-      }
-      all_done &= result.outcome == Outcome::kDone || action.kind != ActionKind::kLift;
-    }
-    if (skip_marker_removal) {
-      record.kind = ActionKind::kWait;
-      record.reason = "immutability.json is removed once every item is lifted";
-    }
-    Count(record, &report.counts);
-    report.actions.push_back(std::move(record));
-  }
-  if (!options.dry_run) {
-    if (absl::Status synced = (*index)->Sync(); !synced.ok()) {
-      report.errors.push_back(Problem{"", std::string(synced.message())});
-      ++report.counts.errors;
-    }
-  }
+  ExecutePlan(plan, *session, remote, options, &report);
   report.elapsed = Elapsed(start);
   return report;
 }

@@ -6,25 +6,18 @@
 
 #include "absl/time/time.h"
 #include "lib/config.h"
+#include "lib/remote_session.h"
 #include "lib/report.h"
 
 namespace xoi {
 
-struct RunOptions {
-  bool dry_run = false;  // compute and report the plan; change nothing, write nothing
-  int jobs = 2;          // walker threads
-  bool deep = false;     // verify every member of protected trees too
-  absl::Time now;        // the run's clock reading, the same for every remote
-};
-
 // Converges `remote` (whose index lives below `index_path`) and reports what was done. Never
 // throws; every failure ends up in the report (unusable remote, lock held, per-item errors).
+// Lifts are held back (and the report says why) while options.lifting_suspended is set, or when
+// they would release more than options.max_lift_fraction of the remote's protected items (more
+// than 100) at once, unless options.allow_mass_lift or the duration is 0 (an explicit release).
 RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& remote,
                              const RunOptions& options);
-
-// Step 2 alone, for `xo-immutable check`: an empty string when `remote` can be protected, else
-// the reason. Writes nothing.
-std::string CheckRemote(const std::string& index_path, const RemoteConfig& remote);
 
 }  // namespace xoi
 

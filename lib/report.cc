@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/duration.h"
+#include "lib/json_text.h"
 
 namespace xoi {
 namespace {
@@ -20,52 +21,6 @@ absl::string_view StateName(RemoteState state) {
   }
   return "?";
 }
-
-json::string_view J(absl::string_view s) { return json::string_view(s.data(), s.size()); }
-
-// Length of the valid UTF-8 sequence at the start of `s`, or 0.
-size_t Utf8SequenceLength(absl::string_view s) {
-  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
-  if (b(0) < 0x80) return 1;
-  if (b(0) >= 0xC2 && b(0) <= 0xDF && cont(1)) return 2;
-  if (b(0) >= 0xE0 && b(0) <= 0xEF && cont(1) && cont(2)) {
-    if (b(0) == 0xE0 && b(1) < 0xA0) return 0;  // overlong
-    if (b(0) == 0xED && b(1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (b(0) >= 0xF0 && b(0) <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    if (b(0) == 0xF0 && b(1) < 0x90) return 0;
-    if (b(0) == 0xF4 && b(1) >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
-
-// Returns `s` with invalid UTF-8 replaced by U+FFFD; sets *valid.
-std::string ToUtf8(absl::string_view s, bool* valid) {
-  std::string out;
-  *valid = true;
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SequenceLength(s.substr(i));
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      *valid = false;
-      ++i;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
-  }
-  return out;
-}
-
-void PutText(json::object& obj, absl::string_view key, absl::string_view value) {
-  bool valid = true;
-  obj[J(key)] = ToUtf8(value, &valid);
-  if (!valid) obj[absl::StrCat(key, "_base64")] = absl::Base64Escape(value);
-}
-
 
 json::object CountsJson(const Counts& c) {
   return json::object{{"seen", c.seen},         {"protected", c.protected_},
@@ -91,13 +46,15 @@ json::array ProblemsJson(const std::vector<Problem>& problems) {
 std::string PrintablePath(absl::string_view path) { return absl::CHexEscape(path); }
 
 int RunReport::ExitCode() const {
-  bool unusable = false, errors = false, locked = false;
+  bool unusable = false, errors = false, locked = false, held = !time_shift.empty();
   for (const RemoteReport& r : remotes) {
+    held |= !r.lifts_held.empty();
     unusable |= r.state == RemoteState::kUnusable;
     locked |= r.state == RemoteState::kLocked;
     errors |= r.counts.errors > 0;
   }
   if (unusable) return kExitUnusable;
+  if (held) return kExitLiftsHeld;
   if (errors) return kExitItemErrors;
   if (locked) return kExitLocked;
   return kExitOk;
@@ -105,6 +62,10 @@ int RunReport::ExitCode() const {
 
 std::string FormatText(const RunReport& report) {
   std::string out;
+  if (!report.time_shift.empty()) {
+    absl::StrAppend(&out, "TIME SHIFT: lifting is suspended: ", report.time_shift,
+                    "\n  Check the clock, then clear it as root: xo-immutable clear-time-shift\n");
+  }
   for (const RemoteReport& r : report.remotes) {
     absl::StrAppend(&out, "remote ", r.id, " (", r.root, "): ");
     if (r.state != RemoteState::kDone) {
@@ -119,6 +80,7 @@ std::string FormatText(const RunReport& report) {
         report.dry_run ? "dry run (nothing changed): " : "", c.seen, c.protected_, c.lifted,
         c.reprotected, c.indexed, c.unindexed, c.waiting, c.refused, c.errors,
         DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
+    if (!r.lifts_held.empty()) absl::StrAppend(&out, "  LIFTS HELD BACK: ", r.lifts_held, "\n");
     for (const ActionRecord& a : r.actions) {
       const bool show = report.dry_run || !IsEffect(a.kind) ||
                         (a.executed && a.outcome != Outcome::kDone);
@@ -148,6 +110,7 @@ std::string FormatJson(const RunReport& report) {
   doc["dryRun"] = report.dry_run;
   doc["started"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", report.started, absl::UTCTimeZone());
   doc["exitCode"] = report.ExitCode();
+  if (!report.time_shift.empty()) PutText(doc, "timeShift", report.time_shift);
   json::array notices;
   for (const std::string& n : report.notices) {
     bool valid = true;
@@ -159,8 +122,9 @@ std::string FormatJson(const RunReport& report) {
     json::object o;
     o["id"] = r.id;
     PutText(o, "root", r.root);
-    o["state"] = J(StateName(r.state));
+    o["state"] = JsonView(StateName(r.state));
     if (r.state != RemoteState::kDone) PutText(o, "reason", r.unusable_reason);
+    if (!r.lifts_held.empty()) PutText(o, "liftsHeld", r.lifts_held);
     o["counts"] = CountsJson(r.counts);
     o["elapsedMs"] = absl::ToInt64Milliseconds(r.elapsed);
     o["walk"] = json::object{{"dirsListed", r.walk.dirs_listed},
@@ -169,12 +133,12 @@ std::string FormatJson(const RunReport& report) {
     json::array actions;
     for (const ActionRecord& a : r.actions) {
       json::object ao;
-      ao["action"] = J(ActionKindName(a.kind));
+      ao["action"] = JsonView(ActionKindName(a.kind));
       PutText(ao, "path", a.path);
       ao["tree"] = a.tree;
       PutText(ao, "reason", a.reason);
       if (a.executed) {
-        ao["outcome"] = J(OutcomeName(a.outcome));
+        ao["outcome"] = JsonView(OutcomeName(a.outcome));
         if (!a.detail.empty()) PutText(ao, "detail", a.detail);
       }
       actions.push_back(std::move(ao));

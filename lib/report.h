@@ -21,6 +21,7 @@ enum ExitCode : int {
   kExitItemErrors = 1,
   kExitUsage = 2,
   kExitUnusable = 3,
+  kExitLiftsHeld = 4,
   kExitLocked = 75,
 };
 
@@ -63,6 +64,7 @@ struct RemoteReport {
   std::vector<ActionRecord> actions;  // sorted by path
   std::vector<Problem> warnings;      // refusals, missing indexed items, ...
   std::vector<Problem> errors;        // per-item errors; the run went on
+  std::string lifts_held;             // non-empty: why this run lifted nothing
   WalkStats walk;
   absl::Duration elapsed;
 };
@@ -73,8 +75,12 @@ struct RunReport {
   std::vector<std::string> notices;
   std::vector<RemoteReport> remotes;
 
-  // The process exit code: 3 if a remote was unusable, else 1 if any item had an error, else 75 if
-  // another run held a remote's lock, else 0.
+  // Non-empty: the wall clock cannot be trusted, lifting is suspended (time_guard.h).
+  std::string time_shift;
+
+  // The process exit code: 3 if a remote was unusable, else 4 if lifting was held back (time shift
+  // or mass-lift guard), else 1 if any item had an error, else 75 if another run held a remote's
+  // lock, else 0.
   int ExitCode() const;
 };
 

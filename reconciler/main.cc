@@ -10,11 +10,17 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
 #include "lib/config.h"
 #include "lib/fs.h"
+#include "lib/status.h"
+#include "lib/audit_log.h"
 #include "lib/reconcile.h"
+#include "lib/remote_session.h"
+#include "lib/sweep.h"
+#include "lib/time_guard.h"
 #include "lib/report.h"
 
 namespace xoi {
@@ -23,9 +29,12 @@ namespace {
 constexpr char kVersion[] = "xo-immutable 0.1.0";
 
 constexpr char kUsage[] = R"(Usage:
-  xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--deep]
+  xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--deep] [--allow-mass-lift]
                [--report text|json] [--report-file FILE] [--jobs N]
   xo-immutable check [--config FILE] [--remote ID]...
+  xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
+                     [--report-file FILE]
+  xo-immutable clear-time-shift [--config FILE]
   xo-immutable --help | --version
 
 Makes every finished Xen Orchestra backup on the configured remotes immutable (chattr +i) for the
@@ -33,10 +42,13 @@ remote's immutabilityDuration, and lifts the flag once that has passed. One run 
 a systemd timer runs it every minute.
 
 Commands:
-  run      (default) walk each remote, protect finished backups, lift expired ones, write the index
-           and immutability.json
-  check    only check that each remote can be protected (capabilities, filesystem support,
-           filesystem identity); writes nothing
+  run               (default) walk each remote, protect finished backups, lift expired ones,
+                    write the index and immutability.json
+  check             only check that each remote can be protected (capabilities, filesystem
+                    support, filesystem identity); writes nothing
+  sweep             walk each whole remote for locked inodes no glob reaches any more (a renamed
+                    folder); lift those the index knows once expired (run it daily)
+  clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
 
 Options:
   --config FILE       configuration (default /etc/xo-immutable-backups/config.json)
@@ -44,6 +56,8 @@ Options:
   --dry-run           compute the plan and print every action with its reason; change nothing
   --deep              also check every member of protected VHD directories (a run otherwise
                       reads only the directory's own flag) and re-protect what was unlocked
+  --allow-mass-lift   lift even when more than maxLiftFraction of a remote's protected items
+                      (more than 100) expire in one run
   --report text|json  report format on stdout (default text)
   --report-file FILE  write the report to FILE instead of stdout
   --jobs N            walker threads (default: number of CPUs, at least 2)
@@ -52,7 +66,9 @@ Exit codes:
   0   converged (dry run: plan computed)
   1   some items could not be handled (the rest were)
   2   usage or configuration error (nothing touched)
-  3   a remote is unusable (root missing or not mounted, no immutable attribute, missing capability)
+  3   a remote is unusable (root missing or not mounted, no immutable attribute, missing
+      capability, unsafe index folder)
+  4   lifting held back: the wall clock moved (time shift) or the mass-lift guard tripped
   75  another run holds a remote's lock
 )";
 
@@ -62,6 +78,7 @@ struct Args {
   std::vector<std::string> remotes;
   bool dry_run = false;
   bool deep = false;
+  bool allow_mass_lift = false;
   std::string report = "text";
   std::string report_file;
   int jobs = 0;
@@ -76,7 +93,10 @@ int UsageError(const std::string& message) {
 int ParseArgs(int argc, char** argv, Args* args) {
   std::vector<std::string> words(argv + 1, argv + argc);
   size_t i = 0;
-  if (i < words.size() && (words[i] == "run" || words[i] == "check")) args->command = words[i++];
+  if (i < words.size() && (words[i] == "run" || words[i] == "check" || words[i] == "sweep" ||
+                           words[i] == "clear-time-shift")) {
+    args->command = words[i++];
+  }
   for (; i < words.size(); ++i) {
     std::string word = words[i];
     std::string value;
@@ -107,6 +127,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
       args->dry_run = true;
     } else if (word == "--deep" && !has_value) {
       args->deep = true;
+    } else if (word == "--allow-mass-lift" && !has_value) {
+      args->allow_mass_lift = true;
     } else if (word == "--config") {
       if (!take(&args->config)) return UsageError("--config needs a file");
     } else if (word == "--remote") {
@@ -133,9 +155,15 @@ int ParseArgs(int argc, char** argv, Args* args) {
       return UsageError(absl::StrCat("unknown argument \"", words[i], "\""));
     }
   }
-  if (args->command == "check" && (args->dry_run || args->deep || args->report != "text" ||
-                                   !args->report_file.empty() || args->jobs != 0)) {
-    return UsageError("check takes only --config and --remote");
+  const bool run = args->command == "run", sweep = args->command == "sweep";
+  if (!run && (args->deep || args->allow_mass_lift || args->jobs != 0)) {
+    return UsageError("--deep, --allow-mass-lift and --jobs go with run");
+  }
+  if (!run && !sweep && (args->dry_run || args->report != "text" || !args->report_file.empty())) {
+    return UsageError(absl::StrCat(args->command, " takes only --config and --remote"));
+  }
+  if (args->command == "clear-time-shift" && !args->remotes.empty()) {
+    return UsageError("clear-time-shift takes only --config");
   }
   return -1;
 }
@@ -168,55 +196,165 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   return code;
 }
 
-// Logs what a real run changed, one line per action, on stderr (the journal under systemd).
-void LogRemote(const RemoteReport& r) {
-  for (const ActionRecord& a : r.actions) {
-    if (!a.executed) continue;
-    std::cerr << r.id << ": " << ActionKindName(a.kind) << " " << PrintablePath(a.path)
-              << (a.tree ? "/" : "") << ": "
-              << (a.outcome == Outcome::kDone ? a.reason
-                                              : absl::StrCat(OutcomeName(a.outcome), ": ",
-                                                             a.detail))
-              << "\n";
-  }
-  for (const Problem& p : r.errors) {
-    std::cerr << r.id << ": error: " << PrintablePath(p.path) << ": " << p.message << "\n";
-  }
-  if (r.state != RemoteState::kDone) std::cerr << r.id << ": " << r.unusable_reason << "\n";
+// Log lines on stderr. Under systemd (JOURNAL_STREAM set) each carries the journal's priority
+// prefix, so `journalctl -p warning` finds problems; otherwise plain text.
+enum Priority { kErr = 3, kWarning = 4, kNotice = 5, kInfo = 6 };
+
+void Log(Priority priority, absl::string_view line) {
+  static const bool journal = getenv("JOURNAL_STREAM") != nullptr;
+  if (journal) std::cerr << "<" << static_cast<int>(priority) << ">";
+  std::cerr << line << "\n";
 }
 
-int Run(const Config& config, const std::vector<const RemoteConfig*>& remotes, const Args& args) {
-  RunReport report;
-  report.dry_run = args.dry_run;
-  report.started = WallClockNow();
-  report.notices = config.notices;
-  RunOptions options;
-  options.dry_run = args.dry_run;
-  options.deep = args.deep;
-  options.now = report.started;
-  options.jobs = args.jobs > 0 ? args.jobs
-                               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  for (const RemoteConfig* remote : remotes) {
-    report.remotes.push_back(ReconcileRemote(config.index_path, *remote, options));
-    LogRemote(report.remotes.back());
+// One line per change a real run made, per problem, and a summary line per remote.
+void LogRemote(const RemoteReport& r, bool dry_run) {
+  for (const ActionRecord& a : r.actions) {
+    if (!a.executed) continue;
+    const bool done = a.outcome == Outcome::kDone;
+    Log(done ? kInfo : (a.outcome == Outcome::kFailed ? kErr : kWarning),
+        absl::StrCat(r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path),
+                     a.tree ? "/" : "", ": ",
+                     done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)));
   }
+  for (const Problem& p : r.errors) {
+    Log(kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path), ": ", p.message));
+  }
+  if (r.state != RemoteState::kDone) {
+    Log(r.state == RemoteState::kLocked ? kNotice : kErr, absl::StrCat(r.id, ": ", r.unusable_reason));
+    return;
+  }
+  if (!r.lifts_held.empty()) Log(kWarning, absl::StrCat(r.id, ": lifts held back: ", r.lifts_held));
+  const Counts& c = r.counts;
+  Log(c.errors > 0 ? kWarning : kInfo,
+      absl::StrFormat("%s: %s%d seen, %d protected, %d lifted, %d re-protected, %d waiting, "
+                      "%d refused, %d errors",
+                      r.id, dry_run ? "dry run: " : "", c.seen, c.protected_, c.lifted,
+                      c.reprotected, c.waiting, c.refused, c.errors));
+}
+
+// Runs the time guard (time_guard.h) for a run or sweep: returns the reason lifting is suspended,
+// or "". Records the clocks unless `dry_run`.
+std::string GuardClock(const Config& config, const ClockReading& clocks, bool dry_run) {
+  auto guard = TimeGuard::Load(config.index_path);
+  if (!guard.ok()) {
+    // The record cannot be read: the clock cannot be checked, so nothing is lifted this run.
+    return absl::StrCat("cannot read the clock record: ", guard.status().message());
+  }
+  const std::string shift = guard->Check(clocks, config.time_shift_threshold);
+  if (!dry_run) {
+    if (absl::Status recorded = guard->Record(clocks, shift); !recorded.ok()) {
+      Log(kErr, absl::StrCat("cannot record the clocks: ", recorded.message()));
+    }
+  }
+  if (!shift.empty()) {
+    Log(kErr, absl::StrCat("TIME SHIFT: lifting is suspended: ", shift,
+                           ". Check the clock, then run `xo-immutable clear-time-shift` as root."));
+  }
+  return shift;
+}
+
+int WriteReport(const RunReport& report, const Args& args) {
   const std::string text = args.report == "json" ? FormatJson(report) : FormatText(report);
   if (args.report_file.empty()) {
     std::cout << text << std::flush;
-  } else {
-    const std::string& path = args.report_file;
-    const size_t slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    Fd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    const absl::Status written =
-        dir_fd.valid() ? WriteFileAtomic(dir_fd.get(), path.substr(slash + 1), text, 0644, true, path)
-                       : absl::NotFoundError(absl::StrCat("report folder ", dir, " is missing"));
-    if (!written.ok()) {
-      std::cerr << "xo-immutable: cannot write the report: " << written.message() << "\n";
-      return kExitItemErrors;
-    }
+    return report.ExitCode();
+  }
+  const std::string& path = args.report_file;
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  Fd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const absl::Status written =
+      dir_fd.valid() ? WriteFileAtomic(dir_fd.get(), name, text, 0644, true, path)
+                     : ErrnoError(errno, "open report folder", dir);
+  if (!written.ok()) {
+    Log(kErr, absl::StrCat("cannot write the report: ", written.message()));
+    return std::max(report.ExitCode(), static_cast<int>(kExitItemErrors));
   }
   return report.ExitCode();
+}
+
+// run and sweep: the clock check, the audit log, then each remote in turn.
+int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& remotes,
+               const Args& args) {
+  const ClockReading clocks = ReadClocks();
+  RunReport report;
+  report.dry_run = args.dry_run;
+  report.started = clocks.wall;
+  report.notices = config.notices;
+  if (absl::Status ready = PrepareIndexRoot(config.index_path, args.dry_run); !ready.ok()) {
+    Log(kErr, absl::StrCat("index: ", ready.message()));
+    return kExitUnusable;
+  }
+  RunOptions options;
+  options.dry_run = args.dry_run;
+  options.deep = args.deep;
+  options.now = clocks.wall;
+  options.allow_mass_lift = args.allow_mass_lift;
+  options.max_lift_fraction = config.max_lift_fraction;
+  options.jobs = args.jobs > 0 ? args.jobs
+                               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  report.time_shift = GuardClock(config, clocks, args.dry_run);
+  if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
+  std::unique_ptr<AuditLog> audit;
+  if (!args.dry_run) {
+    auto opened = AuditLog::Open(config.index_path);
+    if (opened.ok()) {
+      audit = *std::move(opened);
+      options.audit = audit.get();
+    } else {
+      Log(kErr, absl::StrCat("audit log: ", opened.status().message()));
+    }
+  }
+  for (const RemoteConfig* remote : remotes) {
+    report.remotes.push_back(args.command == "sweep"
+                                 ? SweepRemote(config.index_path, *remote, options)
+                                 : ReconcileRemote(config.index_path, *remote, options));
+    if (!args.dry_run && audit == nullptr) {
+      report.remotes.back().errors.push_back(Problem{"", "the audit log could not be opened"});
+      ++report.remotes.back().counts.errors;
+    }
+    LogRemote(report.remotes.back(), args.dry_run);
+  }
+  return WriteReport(report, args);
+}
+
+// Who asked, for the audit log: the login behind sudo where there is one.
+std::string Requester() {
+  std::string who = absl::StrCat("uid ", getuid());
+  for (const char* var : {"SUDO_USER", "LOGNAME", "USER"}) {
+    if (const char* value = getenv(var); value != nullptr && *value != '\0') {
+      absl::StrAppend(&who, " (", var, "=", value, ")");
+      break;
+    }
+  }
+  return who;
+}
+
+int ClearTimeShift(const Config& config) {
+  if (absl::Status ready = PrepareIndexRoot(config.index_path, false); !ready.ok()) {
+    Log(kErr, absl::StrCat("index: ", ready.message()));
+    return kExitUnusable;
+  }
+  const ClockReading clocks = ReadClocks();
+  auto guard = TimeGuard::Load(config.index_path);
+  const std::string was = guard.ok() ? guard->Check(clocks, config.time_shift_threshold) : "";
+  if (absl::Status cleared = TimeGuard::Clear(config.index_path, clocks); !cleared.ok()) {
+    Log(kErr, absl::StrCat("clear-time-shift: ", cleared.message()));
+    return kExitItemErrors;
+  }
+  const std::string who = Requester();
+  auto audit = AuditLog::Open(config.index_path);
+  if (audit.ok()) {
+    (void)(*audit)->Append(AuditRecord{clocks.wall, "", config.index_path, 0, "clear-time-shift",
+                                       absl::StrCat("by ", who, was.empty() ? "" : ": was: ", was)});
+  }
+  Log(kNotice, absl::StrCat("time shift cleared by ", who, " at ",
+                            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clocks.wall,
+                                             absl::UTCTimeZone()),
+                            "; the clock record starts afresh"));
+  return kExitOk;
 }
 
 int Main(int argc, char** argv) {
@@ -224,13 +362,15 @@ int Main(int argc, char** argv) {
   if (int code = ParseArgs(argc, argv, &args); code >= 0) return code;
   auto config = LoadConfig(args.config);
   if (!config.ok()) {
-    std::cerr << "xo-immutable: configuration error: " << config.status().message() << "\n";
+    Log(kErr, absl::StrCat("xo-immutable: configuration error: ", config.status().message()));
     return kExitUsage;
   }
-  for (const std::string& notice : config->notices) std::cerr << "notice: " << notice << "\n";
+  for (const std::string& notice : config->notices) Log(kNotice, absl::StrCat("notice: ", notice));
   std::vector<const RemoteConfig*> remotes;
   if (int code = SelectRemotes(*config, args.remotes, &remotes); code >= 0) return code;
-  return args.command == "check" ? Check(*config, remotes) : Run(*config, remotes, args);
+  if (args.command == "check") return Check(*config, remotes);
+  if (args.command == "clear-time-shift") return ClearTimeShift(*config);
+  return RunOrSweep(*config, remotes, args);
 }
 
 }  // namespace

@@ -1,115 +1,11 @@
 // End-to-end tests of `xo-immutable run` on generated XO remotes with real flags (root only; CI
 // runs them as root). Each test works in its own ScratchDir, which lifts every flag when done.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <boost/json.hpp>
-#include <chrono>
-#include <filesystem>
-#include <set>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include "absl/strings/escaping.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "lib/testing/scratch.h"
+#include "reconciler/remote_fixture.h"
 
 namespace xoi {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::xoi::testing::ImmutablePaths;
-using ::xoi::testing::ProcessResult;
-using ::xoi::testing::ReadFile;
-using ::xoi::testing::RunProcess;
-using ::xoi::testing::Runfile;
-using ::xoi::testing::ScratchDir;
-using ::xoi::testing::WriteFile;
-
-namespace json = boost::json;
-
-std::set<std::string> ReadManifest(const std::string& path) {
-  std::set<std::string> out;
-  const std::string content = ReadFile(path);
-  size_t start = 0;
-  for (size_t nul; (nul = content.find('\0', start)) != std::string::npos; start = nul + 1) {
-    out.insert(content.substr(start, nul - start));
-  }
-  return out;
-}
-
-size_t CountIndexEntries(const std::string& dir) {
-  size_t n = 0;
-  std::error_code ec;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().filename().string().size() == 64) ++n;
-  }
-  return n;
-}
-
-class RunTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    XOI_REQUIRE_ROOT();
-    root_ = scratch_.path() + "/remote";
-    outside_ = scratch_.path() + "/outside";
-    index_ = scratch_.path() + "/index";
-    config_ = scratch_.path() + "/config.json";
-    std::filesystem::create_directories(outside_);
-  }
-
-  // Generates the remote; returns the paths that must end up immutable.
-  std::set<std::string> Generate(std::vector<std::string> extra = {"--in-progress", "--hostile"}) {
-    std::vector<std::string> argv = {Runfile("tools/gen_remote"), "--root", root_, "--outside",
-                                     outside_, "--manifest", scratch_.path() + "/manifest"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    const ProcessResult gen = RunProcess(argv);
-    EXPECT_EQ(gen.exit_code, 0) << gen.err;
-    std::set<std::string> expected = ReadManifest(scratch_.path() + "/manifest");
-    expected.insert("immutability.json");
-    return expected;
-  }
-
-  void WriteConfig(const std::string& duration, const std::string& settle = "0s") {
-    WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {\"r1\": {\"root\": \"" +
-                           root_ + "\", \"immutabilityDuration\": \"" + duration +
-                           "\", \"settle\": \"" + settle + "\"}}}");
-  }
-
-  ProcessResult Run(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "run", "--config",
-                                     config_, "--report", "json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, env);
-  }
-
-  // A run with the wall clock moved `offset` ahead.
-  ProcessResult RunAt(const std::string& offset) { return Run({}, testing::FaketimeEnv(offset)); }
-
-  static json::object Counts(const ProcessResult& r) {
-    boost::system::error_code ec;
-    json::value doc = json::parse(r.out, ec);
-    if (ec || !doc.is_object()) {
-      ADD_FAILURE() << "report is not JSON: " << r.out << r.err;
-      return {};
-    }
-    return doc.at("remotes").at(0).at("counts").as_object();
-  }
-
-  static int64_t Count(const ProcessResult& r, const char* key) {
-    const json::object counts = Counts(r);
-    return counts.contains(key) ? counts.at(key).to_number<int64_t>() : -1;
-  }
-
-  ScratchDir scratch_;
-  std::string root_, outside_, index_, config_;
-};
+using RunTest = RemoteTest;
 
 TEST_F(RunTest, FirstRunLocksExactlyTheFinishedBackups) {
   const std::set<std::string> expected = Generate();
@@ -300,13 +196,14 @@ TEST_F(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
   EXPECT_EQ(Count(again, "indexed"), 0) << "every locked item is in the index";
   // And killed lifts converge too.
   for (int delay_ms : {2, 5, 10}) {
-    const int pid = testing::StartProcess({Runfile("reconciler/xo-immutable"), "--config", config_},
-                                          testing::FaketimeEnv("+9d"));
+    const int pid = testing::StartProcess(
+        {Runfile("reconciler/xo-immutable"), "--config", config_, "--allow-mass-lift"},
+        testing::FaketimeEnv("+9d"));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(pid, SIGKILL);
     testing::WaitProcess(pid);
   }
-  ASSERT_EQ(RunAt("+9d").exit_code, 0);
+  ASSERT_EQ(RunAt("+9d", {"--allow-mass-lift"}).exit_code, 0);
   EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
 }
@@ -354,35 +251,6 @@ TEST_F(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
   EXPECT_EQ(Count(r, "reprotected"), 0);
   EXPECT_EQ(Count(r, "waiting"), 1);
   EXPECT_FALSE(ImmutablePaths(root_).count(file));
-}
-
-// Mounts a filesystem for the duration of a test (root only); unmounts even when the test fails.
-class ScopedMount {
- public:
-  ScopedMount(const std::string& type, const std::string& where) : where_(where) {
-    std::filesystem::create_directories(where);
-    ok_ = RunProcess({"mount", "-t", type, type, where}).exit_code == 0;
-  }
-  ~ScopedMount() {
-    if (ok_) RunProcess({"umount", "-l", where_});
-  }
-  bool ok() const { return ok_; }
-  void Unmount() {
-    if (ok_) ok_ = RunProcess({"umount", where_}).exit_code != 0;
-  }
-
- private:
-  std::string where_;
-  bool ok_ = false;
-};
-
-std::string FirstWith(const std::set<std::string>& paths, const std::string& suffix) {
-  for (const std::string& p : paths) {
-    if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return p;
-    }
-  }
-  return "";
 }
 
 TEST_F(RunTest, ADeepRunFindsAndRepairsAMemberUnlockedInsideAProtectedTree) {
