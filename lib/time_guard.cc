@@ -104,10 +104,12 @@ std::string DetectTimeShift(const std::optional<ClockRecord>& record, const Cloc
     const absl::Duration wall_moved = now.wall - record->last.wall;
     const absl::Duration boot_moved = now.boottime - record->last.boottime;
     if (wall_moved - boot_moved > threshold) {
-      return absl::StrCat("the wall clock moved ", DurationText(absl::Trunc(wall_moved, absl::Seconds(1))),
-                          " since the last run (", Iso(record->last.wall), ") but only ",
-                          DurationText(absl::Trunc(boot_moved, absl::Seconds(1))),
-                          " passed since then by the boot-time clock");
+      const auto seconds = [](absl::Duration d) {
+        return absl::StrCat(absl::ToInt64Seconds(d), "s");
+      };
+      return absl::StrCat("the wall clock moved ", seconds(wall_moved), " since the last run (",
+                          Iso(record->last.wall), ") but the boot-time clock only ",
+                          seconds(boot_moved));
     }
   }
   return "";

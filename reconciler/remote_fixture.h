@@ -124,9 +124,11 @@ class RemoteTest : public ::testing::Test {
 // Mounts a filesystem for the duration of a test (root only); unmounts even when the test fails.
 class ScopedMount {
  public:
-  ScopedMount(const std::string& type, const std::string& where) : where_(where) {
+  ScopedMount(const std::string& type, const std::string& where,
+              const std::string& options = "defaults")
+      : where_(where) {
     std::filesystem::create_directories(where);
-    ok_ = RunProcess({"mount", "-t", type, type, where}).exit_code == 0;
+    ok_ = RunProcess({"mount", "-t", type, "-o", options, type, where}).exit_code == 0;
   }
   ~ScopedMount() {
     if (ok_) RunProcess({"umount", "-l", where_});

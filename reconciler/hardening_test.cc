@@ -1,0 +1,290 @@
+// End-to-end tests of what protects the protection: the time guard, the mass-lift guard, the
+// audit log, the sweep, least privilege, and faults (index filesystem full, a tree changing under
+// the walk, symlinks at every level). Root only; every flag lives in a ScratchDir.
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+#include <atomic>
+
+#include "reconciler/remote_fixture.h"
+
+namespace xoi {
+namespace {
+
+using HardeningTest = RemoteTest;
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  return lines;
+}
+
+TEST_F(HardeningTest, AWallClockJumpSuspendsLiftingUntilRootClearsIt) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d", "0s", "24h");
+  ASSERT_EQ(Run().exit_code, 0);
+  // Someone moves the wall clock 30 days ahead; the boot-time clock knows better.
+  const ProcessResult shifted = RunAt("+30d");
+  EXPECT_EQ(shifted.exit_code, 4) << shifted.out << shifted.err;
+  EXPECT_THAT(shifted.err, HasSubstr("TIME SHIFT"));
+  EXPECT_EQ(Count(shifted, "lifted"), 0);
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "lifted under a moved clock";
+  EXPECT_TRUE(std::filesystem::exists(index_ + "/time-shift"));
+  // Sticky: back on the right clock, runs still protect new backups but lift nothing, exit 4.
+  WriteFile(root_ + "/xo-config-backups/new.json", "{}");  // not an item: just a change
+  const ProcessResult later = Run();
+  EXPECT_EQ(later.exit_code, 4) << later.err;
+  EXPECT_THAT(later.err, HasSubstr("TIME SHIFT"));
+  const ProcessResult cleared =
+      RunProcess({Runfile("reconciler/xo-immutable"), "clear-time-shift", "--config", config_},
+                 {"SUDO_USER=alice"});
+  EXPECT_EQ(cleared.exit_code, 0) << cleared.err;
+  EXPECT_THAT(cleared.err, HasSubstr("SUDO_USER=alice"));
+  EXPECT_THAT(ReadFile(index_ + "/audit.log"), HasSubstr("clear-time-shift"));
+  EXPECT_EQ(Run().exit_code, 0);
+}
+
+TEST_F(HardeningTest, ABackwardJumpBelowTheHighestTimeSeenIsAShiftToo) {
+  Generate({});
+  WriteConfig("7d", "0s", "24h");
+  ASSERT_EQ(Run().exit_code, 0);
+  const ProcessResult back = RunAt("-3d");
+  EXPECT_EQ(back.exit_code, 4) << back.err;
+  EXPECT_THAT(back.err, HasSubstr("went back"));
+}
+
+TEST_F(HardeningTest, TheMassLiftGuardHoldsLiftsBackUnlessAllowed) {
+  const std::set<std::string> expected = Generate({"--vms", "6"});
+  WriteConfig("7d");
+  const ProcessResult first = Run();
+  ASSERT_EQ(first.exit_code, 0);
+  ASSERT_GT(Count(first, "protected"), 100);
+  const ProcessResult held = RunAt("+9d");
+  EXPECT_EQ(held.exit_code, 4) << held.out;
+  EXPECT_THAT(held.out, HasSubstr("mass-lift guard"));
+  EXPECT_EQ(Count(held, "lifted"), 0);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  const ProcessResult allowed = RunAt("+9d", {"--allow-mass-lift"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_GT(Count(allowed, "lifted"), 100);
+}
+
+TEST_F(HardeningTest, DurationZeroIsAnExplicitMassLift) {
+  Generate({"--vms", "6"});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteConfig("0");
+  const ProcessResult released = Run();
+  EXPECT_EQ(released.exit_code, 0) << released.out;
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+}
+
+TEST_F(HardeningTest, EveryFlagChangeIsInTheAppendOnlyAuditLog) {
+  Generate({});
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0);
+  const std::string log = index_ + "/audit.log";
+  struct statx sx;
+  ASSERT_EQ(statx(AT_FDCWD, log.c_str(), 0, STATX_BASIC_STATS, &sx), 0);
+  EXPECT_TRUE(sx.stx_attributes & STATX_ATTR_APPEND) << "audit.log lacks chattr +a";
+  EXPECT_EQ((sx.stx_mode & 0777), 0600u);
+  const std::vector<std::string> lines = Lines(ReadFile(log));
+  EXPECT_EQ(static_cast<int64_t>(lines.size()), Count(r, "protected"));
+  for (const std::string& line : lines) {
+    const json::value v = json::parse(line);
+    for (const char* key : {"time", "remote", "path", "inode", "action", "reason"}) {
+      EXPECT_TRUE(v.as_object().contains(key)) << key << " missing in " << line;
+    }
+  }
+  // The file refuses anything but appends, even to root.
+  const int fd = open(log.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  EXPECT_LT(fd, 0) << "audit.log could be truncated";
+  if (fd >= 0) close(fd);
+}
+
+TEST_F(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
+  Generate({});
+  WriteConfig("7d");
+  std::filesystem::create_directories(index_);
+  chmod(index_.c_str(), 0777);
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("writable by group or others"));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+  chmod(index_.c_str(), 0700);
+  EXPECT_EQ(Run().exit_code, 0);
+}
+
+TEST_F(HardeningTest, ALostIndexNeverLiftsAndIsRebuiltFromTheWalk) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  const ProcessResult first = Run();
+  ASSERT_EQ(first.exit_code, 0);
+  const size_t entries = CountIndexEntries(index_ + "/r1");
+  for (auto& day : std::filesystem::directory_iterator(index_ + "/r1")) {
+    if (day.is_directory()) std::filesystem::remove_all(day.path());
+  }
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r, "lifted"), 0);
+  EXPECT_EQ(Count(r, "indexed"), static_cast<int64_t>(entries));
+  EXPECT_EQ(CountIndexEntries(index_ + "/r1"), entries);
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(HardeningTest, SweepFindsLockedFilesMovedOutOfReachAndLiftsThemOnceExpired) {
+  const std::set<std::string> expected = Generate({"--vms", "1"});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  // A writer renames the (mutable) VM folder: its locked files are out of the globs' reach.
+  std::string vm;
+  for (const std::string& p : expected) {
+    if (p.rfind("xo-vm-backups/", 0) == 0) {
+      vm = p.substr(0, p.find('/', 14));
+      break;
+    }
+  }
+  ASSERT_FALSE(vm.empty());
+  const std::string hidden = "xo-vm-backups/.hidden";
+  std::filesystem::rename(root_ + "/" + vm, root_ + "/" + hidden);
+  std::set<std::string> moved;
+  for (const std::string& p : ImmutablePaths(root_)) {
+    if (p.rfind(hidden + "/", 0) == 0) moved.insert(p);
+  }
+  ASSERT_FALSE(moved.empty());
+  // A file locked by someone else, out of reach, not in the index: reported, never lifted.
+  WriteFile(root_ + "/other.bin", "x");
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/other.bin", true));
+  const ProcessResult run = Run();
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_THAT(run.out, HasSubstr("indexed item missing"));
+  const std::vector<std::string> sweep = {Runfile("reconciler/xo-immutable"), "sweep", "--config",
+                                          config_};
+  const ProcessResult early = RunProcess(sweep);
+  EXPECT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_THAT(early.out, HasSubstr("moved out of the globs' reach"));
+  EXPECT_EQ(ImmutablePaths(root_).count(*moved.begin()), 1u);
+  const ProcessResult late = RunProcess(sweep, testing::FaketimeEnv("+9d"));
+  EXPECT_EQ(late.exit_code, 0) << late.out << late.err;
+  for (const std::string& p : moved) EXPECT_FALSE(ImmutablePaths(root_).count(p)) << p;
+  EXPECT_TRUE(ImmutablePaths(root_).count("other.bin")) << "lifted a file the index does not know";
+  EXPECT_THAT(late.out, HasSubstr("not in the index"));
+}
+
+TEST_F(HardeningTest, RunsWithOnlyTheFourCapabilitiesAndNamesAMissingOne) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  const std::string bin = Runfile("reconciler/xo-immutable");
+  const ProcessResult missing = RunProcess(
+      {"setpriv", "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search", "--", bin,
+       "--config", config_});
+  EXPECT_EQ(missing.exit_code, 3) << missing.out << missing.err;
+  EXPECT_THAT(missing.out, HasSubstr("CAP_LEASE"));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+  const ProcessResult least = RunProcess(
+      {"setpriv", "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease", "--",
+       bin, "--config", config_});
+  EXPECT_EQ(least.exit_code, 0) << least.out << least.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
+TEST_F(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
+  const std::set<std::string> expected = Generate({});
+  ScopedMount small("tmpfs", index_, "mode=0700,nr_inodes=40");
+  ASSERT_TRUE(small.ok());
+  WriteConfig("7d");
+  const ProcessResult full = Run();
+  EXPECT_EQ(full.exit_code, 1) << full.out;
+  EXPECT_THAT(full.out, HasSubstr("No space left on device"));
+  const size_t indexed_while_full = CountIndexEntries(index_ + "/r1");
+  EXPECT_GT(indexed_while_full, 0u);
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "every finished backup is locked anyway";
+  ASSERT_EQ(RunProcess({"mount", "-o", "remount,nr_inodes=10000", index_}).exit_code, 0);
+  const ProcessResult after = Run();
+  EXPECT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_GT(Count(after, "indexed"), 0) << "the items locked without an entry get one now";
+  EXPECT_GE(CountIndexEntries(index_ + "/r1"), indexed_while_full);
+  const ProcessResult again = Run();
+  EXPECT_EQ(Count(again, "indexed"), 0) << "an entry was left unwritten";
+  // Every item is locked (this remote has nothing unfinished) and has its entry.
+  EXPECT_EQ(static_cast<int64_t>(CountIndexEntries(index_ + "/r1")), Count(again, "seen"));
+}
+
+TEST_F(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
+  const std::set<std::string> expected = Generate({"--vms", "4", "--blocks", "100"});
+  WriteConfig("7d", "1h");  // nothing new settles: the churn is never locked
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      const std::string dir = root_ + "/xo-vm-backups/churn-" + std::to_string(i % 4);
+      std::error_code ec;
+      std::filesystem::create_directories(dir + "/vdis/j/v/data/20261101T000000Z.vhd/blocks/0",
+                                          ec);
+      for (int b = 0; b < 20; ++b) {
+        WriteFile(dir + "/vdis/j/v/data/20261101T000000Z.vhd/blocks/0/" + std::to_string(b), "b");
+      }
+      WriteFile(dir + "/20261101T000000Z.xva", "x");
+      WriteFile(dir + "/20261101T000000Z.json", "{}");
+      std::filesystem::remove_all(dir, ec);
+    }
+  });
+  int worst = 0;
+  int64_t errors = 0;
+  for (int run = 0; run < 15; ++run) {
+    const ProcessResult r = Run();
+    worst = std::max(worst, r.exit_code);
+    errors += Count(r, "errors");
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(worst, 0);
+  EXPECT_EQ(errors, 0);
+  EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
+}
+
+TEST_F(HardeningTest, SymlinksAtEveryLevelOfTheGlobSetAreNeverFollowed) {
+  // Outside: a complete, finished VM backup tree. Inside: symlinks to its parts at each level.
+  const std::string out_vm = outside_ + "/xo-vm-backups/vm";
+  const std::string vdi = out_vm + "/vdis/job/vdi";
+  std::filesystem::create_directories(vdi + "/data/20261101T000000Z.vhd/blocks/0");
+  WriteFile(vdi + "/data/20261101T000000Z.vhd/bat", "a");
+  WriteFile(vdi + "/data/20261101T000000Z.vhd/blocks/0/0", "b");
+  WriteFile(vdi + "/20261101T000000Z.alias.vhd", "data/20261101T000000Z.vhd");
+  WriteFile(out_vm + "/20261101T000000Z.xva", "x");
+  WriteFile(out_vm + "/20261101T000000Z.json", "{}");
+  std::filesystem::create_directories(root_);
+  WriteFile(root_ + "/metadata.json", "{}");
+  const auto link = [&](const std::string& target, const std::string& name) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(root_ + "/" + name).parent_path(),
+                                        ec);
+    std::filesystem::create_symlink(target, root_ + "/" + name);
+  };
+  link(outside_ + "/xo-vm-backups", "xo-vm-backups");  // the top folder itself
+  link(out_vm, "xo-config-backups/s/x");              // a folder below a literal
+  std::filesystem::create_directories(root_ + "/xo-pool-metadata-backups/s/p");
+  link(out_vm, "xo-pool-metadata-backups/s/p/20261101T000000Z");
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  // Then the deeper levels, inside a real VM folder.
+  std::filesystem::remove(root_ + "/xo-vm-backups");
+  const std::string vm = root_ + "/xo-vm-backups/vm";
+  std::filesystem::create_directories(vm + "/vdis/job2/vdi/data");
+  WriteFile(vm + "/20261101T000000Z.json", "{}");
+  link(out_vm + "/vdis", "xo-vm-backups/vm/vdis/job1");                    // <job>
+  link(vdi, "xo-vm-backups/vm/vdis/job2/vdi2");                            // <vdi>
+  link(vdi + "/data/20261101T000000Z.vhd", "xo-vm-backups/vm/vdis/job2/vdi/data/20261101T000000Z.vhd");
+  link(vdi + "/20261101T000000Z.alias.vhd", "xo-vm-backups/vm/vdis/job2/vdi/20261101T000000Z.alias.vhd");
+  link("../../../outside/xo-vm-backups/vm/20261101T000000Z.xva", "xo-vm-backups/vm/20261101T000000Z.xva");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ImmutablePaths(outside_), IsEmpty()) << "a flag was set through a symlink";
+  EXPECT_GE(Count(r, "refused"), 5);
+}
+
+}  // namespace
+}  // namespace xoi
