@@ -41,7 +41,7 @@ struct Config {
 };
 
 // Reads and validates the file at `path`. InvalidArgument for every content error, NotFound or
-// PermissionDenied when it cannot be read; each message starts with the file name.
+// PermissionDenied when it cannot be read; each message names the file.
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 
 // Validates JSON `text`; `source` names it in messages.

@@ -11,11 +11,11 @@ packages=(
   libssl-dev                 # libcrypto: SHA-256 of index entry names
   libgtest-dev libgmock-dev  # GoogleTest
   libbenchmark-dev           # Google Benchmark (bench/)
-  e2fsprogs                  # chattr/lsattr: only tests use them, to cross-check our flags
-  faketime                   # integration tests move the clock past the immutability duration
-  libcap2-bin                # capsh: tests that drop capabilities
-  python3                    # the remote generator in tools/
-  util-linux                 # setpriv, flock
+  pkg-config                 # link flags of Abseil's modules (tools/fuzz.sh)
+  e2fsprogs                  # chattr/lsattr: demo and benchmarks show flags with them
+  faketime                   # integration tests move the wall clock past the duration
+  util-linux                 # setpriv (least-privilege tests), mount, flock
+  clang libclang-rt-14-dev   # libFuzzer targets (tools/fuzz.sh)
 )
 
 missing=()
