@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <toml++/toml.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -25,6 +29,7 @@ namespace json = boost::json;
 class Errors {
  public:
   explicit Errors(absl::string_view source) : source_(source) {}
+  const std::string& source() const { return source_; }
   absl::Status At(absl::string_view key, absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(source_, ": ", key, ": ", what));
   }
@@ -66,6 +71,28 @@ absl::StatusOr<absl::Duration> DurationValue(const json::value& v, absl::string_
   return d;
 }
 
+// TOML documents are validated by the same code as JSON ones: TOML tables become JSON objects, and
+// dates and times (which no key takes) become strings, so that they are reported as wrong types.
+json::value TomlToJson(const toml::node& node) {
+  if (const toml::table* table = node.as_table()) {
+    json::object object;
+    for (const auto& [key, value] : *table) {
+      object[json::string_view(key.str().data(), key.str().size())] = TomlToJson(value);
+    }
+    return object;
+  }
+  if (const toml::array* array = node.as_array()) {
+    json::array out;
+    for (const toml::node& element : *array) out.push_back(TomlToJson(element));
+    return out;
+  }
+  if (const auto* v = node.as_string()) return json::value(v->get());
+  if (const auto* v = node.as_integer()) return json::value(v->get());
+  if (const auto* v = node.as_floating_point()) return json::value(v->get());
+  if (const auto* v = node.as_boolean()) return json::value(v->get());
+  return json::value(node.is_date() ? "(a TOML date)" : "(a TOML date or time)");
+}
+
 bool IsValidRemoteId(absl::string_view id) {
   if (id.empty() || id.size() > 128 || !absl::ascii_isalnum(id[0])) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -78,7 +105,7 @@ bool IsSameOrBelow(absl::string_view path, absl::string_view dir) {
 }
 
 absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value& v,
-                                         const Errors& errors) {
+                                         const Errors& errors, std::vector<std::string>* notices) {
   const std::string prefix = absl::StrCat("remotes.", id);
   if (!IsValidRemoteId(id)) {
     return errors.At(prefix, "a remote id must start with a letter or digit and hold only "
@@ -117,6 +144,10 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
         return errors.At(where, set.status().message());
       }
       has_paths = true;
+    } else if (key == "rebuildIndexOnStart") {
+      notices->push_back(absl::StrCat(errors.source(), ": ", where,
+                                      " is an option of XO's daemon, ignored: every run repairs "
+                                      "the index"));
     } else {
       return errors.At(where, "unknown key (expected root, immutabilityDuration, settle, "
                               "orphanGrace, paths)");
@@ -132,6 +163,9 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
 
 }  // namespace
 
+// Validates a parsed document, whichever format it came from.
+absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::string_view source);
+
 absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source) {
   const Errors errors(source);
   boost::system::error_code ec;
@@ -141,20 +175,42 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   json::value doc = json::parse(json::string_view(text.data(), text.size()), ec,
                                 json::storage_ptr(), options);
   if (ec) return errors.At("(document)", absl::StrCat("not valid JSON: ", ec.message()));
-  if (!doc.is_object()) return errors.At("(document)", "must be a JSON object");
+  return ConfigFromValue(doc, source);
+}
+
+absl::StatusOr<Config> ParseTomlConfig(absl::string_view text, absl::string_view source) {
+  const Errors errors(source);
+  try {
+    const toml::table table = toml::parse(std::string_view(text.data(), text.size()),
+                                          std::string_view(source.data(), source.size()));
+    return ConfigFromValue(TomlToJson(table), source);
+  } catch (const toml::parse_error& e) {
+    return errors.At("(document)",
+                     absl::StrCat("not valid TOML: ", std::string(e.description()), " (line ",
+                                  static_cast<uint64_t>(e.source().begin.line), ", column ",
+                                  static_cast<uint64_t>(e.source().begin.column), ")"));
+  }
+}
+
+absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::string_view source) {
+  const Errors errors(source);
+  if (!doc.is_object()) {
+    return errors.At("(document)", "must be a JSON object (or, in TOML, a table)");
+  }
   Config config;
   config.source = std::string(source);
-  config.index_path = kDefaultIndexPath;
-  bool has_remotes = false;
+  bool has_remotes = false, has_index_path = false;
   for (const auto& [json_key, value] : doc.get_object()) {
     const absl::string_view key(json_key.data(), json_key.size());
     if (key == "indexPath") {
       XOI_ASSIGN_OR_RETURN(config.index_path, NormalisedAbsolutePath(value, key, errors));
+      has_index_path = true;
     } else if (key == "remotes") {
       if (!value.is_object()) return errors.At(key, "must be an object of remotes by id");
       for (const auto& [id, remote] : value.get_object()) {
         XOI_ASSIGN_OR_RETURN(RemoteConfig parsed,
-                             ParseRemote(absl::string_view(id.data(), id.size()), remote, errors));
+                             ParseRemote(absl::string_view(id.data(), id.size()), remote, errors,
+                                         &config.notices));
         config.remotes.push_back(std::move(parsed));
       }
       has_remotes = true;
@@ -181,6 +237,13 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   if (!has_remotes || config.remotes.empty()) {
     return errors.At("remotes", "at least one remote is required");
   }
+  if (!has_index_path) {
+    auto [path, origin] = DefaultIndexPath();
+    config.index_path = std::move(path);
+    config.notices.push_back(absl::StrCat(
+        source, ": indexPath is not set, using ", config.index_path, " (", origin,
+        "); set it, so that manual runs and the timer share one index and one lock"));
+  }
   std::sort(config.remotes.begin(), config.remotes.end(),
             [](const RemoteConfig& a, const RemoteConfig& b) { return a.id < b.id; });
   for (size_t i = 0; i < config.remotes.size(); ++i) {
@@ -202,13 +265,39 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   return config;
 }
 
+std::pair<std::string, std::string> DefaultIndexPath() {
+  const auto absolute = [](const char* value) {
+    return value != nullptr && value[0] == '/';
+  };
+  if (const char* state = getenv("STATE_DIRECTORY"); absolute(state)) {
+    // systemd's StateDirectory=; several directories are separated by ':'.
+    const std::string first(absl::string_view(state).substr(0, absl::string_view(state).find(':')));
+    return {first, "$STATE_DIRECTORY"};
+  }
+  if (const char* xdg = getenv("XDG_DATA_HOME"); absolute(xdg)) {
+    return {absl::StrCat(xdg, "/xo-immutable-backups"), "$XDG_DATA_HOME"};
+  }
+  if (const char* home = getenv("HOME"); absolute(home)) {
+    return {absl::StrCat(home, "/.local/share/xo-immutable-backups"), "$HOME/.local/share"};
+  }
+  return {kDefaultIndexPath, "default"};
+}
+
+std::string DefaultConfigPath() {
+  if (access(kDefaultConfigPath, F_OK) != 0 && access(kDefaultTomlConfigPath, F_OK) == 0) {
+    return kDefaultTomlConfigPath;
+  }
+  return kDefaultConfigPath;
+}
+
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ErrnoError(errno, "cannot read configuration file", path);
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return ErrnoError(errno, "cannot read configuration file", path);
-  return ParseConfig(text.str(), path);
+  return absl::EndsWith(path, ".toml") ? ParseTomlConfig(text.str(), path)
+                                        : ParseConfig(text.str(), path);
 }
 
 }  // namespace xoi

@@ -7,6 +7,7 @@
 #define XOI_LIB_CONFIG_H_
 
 #include <string>
+#include <utility>
 #include "absl/strings/string_view.h"
 #include <vector>
 
@@ -16,6 +17,8 @@
 namespace xoi {
 
 inline constexpr char kDefaultConfigPath[] = "/etc/xo-immutable-backups/config.json";
+// XO's daemon reads this one: used when config.json does not exist.
+inline constexpr char kDefaultTomlConfigPath[] = "/etc/xo-immutable-backups/config.toml";
 inline constexpr char kDefaultIndexPath[] = "/var/lib/xo-immutable-backups";
 
 struct RemoteConfig {
@@ -28,6 +31,7 @@ struct RemoteConfig {
   std::vector<std::string> paths;  // glob patterns (GlobSet syntax); the default set if absent
 };
 
+// Where no indexPath is set: see DefaultIndexPath().
 struct Config {
   std::string source;      // the file it was read from
   std::string index_path;  // absolute, without trailing '/'
@@ -40,12 +44,25 @@ struct Config {
   std::vector<std::string> notices;   // one line per legacy key accepted and ignored
 };
 
-// Reads and validates the file at `path`. InvalidArgument for every content error, NotFound or
+// The configuration file to read without --config: config.json, or XO's config.toml when only that
+// one exists.
+std::string DefaultConfigPath();
+
+// Where the index goes when the configuration sets no indexPath, and where that came from:
+// $STATE_DIRECTORY (systemd's StateDirectory=), else $XDG_DATA_HOME/xo-immutable-backups, else
+// $HOME/.local/share/xo-immutable-backups, else kDefaultIndexPath.
+std::pair<std::string, std::string> DefaultIndexPath();
+
+// Reads and validates the file at `path`: TOML when its name ends in ".toml" (XO's daemon's
+// format, same keys), JSON otherwise. InvalidArgument for every content error, NotFound or
 // PermissionDenied when it cannot be read; each message names the file.
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 
 // Validates JSON `text`; `source` names it in messages.
 absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source);
+
+// Validates TOML `text` (same keys as the JSON form).
+absl::StatusOr<Config> ParseTomlConfig(absl::string_view text, absl::string_view source);
 
 }  // namespace xoi
 

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -115,9 +117,96 @@ TEST(ParseConfigTest, FullConfig) {
   EXPECT_EQ(m.paths, GlobSet::DefaultPatterns());
 }
 
+// Sets or unsets environment variables for one test, restoring them after.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const auto& [name, value] : vars) {
+      const char* old = getenv(name);
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      value ? setenv(name, value, 1) : unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    for (const auto& [name, value] : saved_) {
+      value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+constexpr char kMinimal[] = R"({"remotes": {"r": {"root": "/srv/r", "immutabilityDuration": "1d"}}})";
+
+TEST(ParseConfigTest, IndexPathDefaultsToSystemdsStateDirectoryFirst) {
+  ScopedEnv env({{"STATE_DIRECTORY", "/var/lib/xo-immutable-backups:/var/lib/other"},
+                 {"XDG_DATA_HOME", "/home/a/.data"},
+                 {"HOME", "/home/a"}});
+  const Config config = MustParse(kMinimal);
+  EXPECT_EQ(config.index_path, "/var/lib/xo-immutable-backups");
+  ASSERT_THAT(config.notices, SizeIs(1));
+  EXPECT_THAT(config.notices[0], HasSubstr("indexPath is not set"));
+  EXPECT_THAT(config.notices[0], HasSubstr("STATE_DIRECTORY"));
+}
+
+TEST(ParseConfigTest, IndexPathDefaultsToXdgDataHomeThenHome) {
+  {
+    ScopedEnv env({{"STATE_DIRECTORY", nullptr}, {"XDG_DATA_HOME", "/home/a/.data"},
+                   {"HOME", "/home/a"}});
+    EXPECT_EQ(MustParse(kMinimal).index_path, "/home/a/.data/xo-immutable-backups");
+  }
+  {
+    ScopedEnv env({{"STATE_DIRECTORY", nullptr}, {"XDG_DATA_HOME", "relative"},
+                   {"HOME", "/home/a"}});
+    EXPECT_EQ(MustParse(kMinimal).index_path, "/home/a/.local/share/xo-immutable-backups");
+  }
+  {
+    ScopedEnv env({{"STATE_DIRECTORY", nullptr}, {"XDG_DATA_HOME", nullptr}, {"HOME", nullptr}});
+    EXPECT_EQ(MustParse(kMinimal).index_path, kDefaultIndexPath);
+  }
+}
+
+TEST(ParseConfigTest, XosTomlConfigIsReadWithTheSameKeys) {
+  auto config = ParseTomlConfig(R"(
+# XO's daemon configuration
+liftEvery = "1h"
+indexPath = "/var/lib/xo-immutable-backups"
+
+[remotes.remote1]
+root = "/mnt/ssd/vhdblock/"
+immutabilityDuration = "7d"
+rebuildIndexOnStart = true
+)",
+                                "config.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config->remotes, SizeIs(1));
+  EXPECT_EQ(config->remotes[0].id, "remote1");
+  EXPECT_EQ(config->remotes[0].root, "/mnt/ssd/vhdblock");
+  EXPECT_EQ(config->remotes[0].immutability_duration, absl::Hours(24 * 7));
+  // liftEvery, and rebuildIndexOnStart, which XO's sample puts in the remote's table.
+  ASSERT_THAT(config->notices, SizeIs(2));
+  EXPECT_THAT(config->notices[1], HasSubstr("remotes.remote1.rebuildIndexOnStart"));
+}
+
+TEST(ParseConfigTest, TomlErrorsNameTheFileLineAndKey) {
+  auto broken = ParseTomlConfig("[remotes.r\nroot = 1", "config.toml");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().message(), HasSubstr("config.toml"));
+  EXPECT_THAT(broken.status().message(), HasSubstr("line 1"));
+  auto wrong = ParseTomlConfig("[remotes.r]\nroot = 1\nimmutabilityDuration = \"7d\"\n",
+                               "config.toml");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(), HasSubstr("remotes.r.root"));
+  auto date = ParseTomlConfig(
+      "[remotes.r]\nroot = \"/r\"\nimmutabilityDuration = 2026-11-01\n", "config.toml");
+  ASSERT_FALSE(date.ok());
+  EXPECT_THAT(date.status().message(), HasSubstr("immutabilityDuration"));
+}
+
 TEST(ParseConfigTest, Defaults) {
-  const Config config = MustParse(
-      R"({"remotes": {"r": {"root": "/srv/r", "immutabilityDuration": "1d"}}})");
+  ScopedEnv env({{"STATE_DIRECTORY", nullptr}, {"XDG_DATA_HOME", nullptr}, {"HOME", nullptr}});
+  const Config config = MustParse(kMinimal);
   EXPECT_EQ(config.index_path, kDefaultIndexPath);
   EXPECT_EQ(config.index_path, "/var/lib/xo-immutable-backups");
   ASSERT_THAT(config.remotes, SizeIs(1));
@@ -128,7 +217,9 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_EQ(r.settle, absl::Seconds(10));
   EXPECT_EQ(r.orphan_grace, absl::Hours(1));
   EXPECT_EQ(r.paths, GlobSet::DefaultPatterns());
-  EXPECT_THAT(config.notices, IsEmpty());
+  ASSERT_THAT(config.notices, SizeIs(1));
+  EXPECT_THAT(config.notices[0], HasSubstr("indexPath is not set, using " +
+                                           std::string(kDefaultIndexPath) + " (default)"));
 }
 
 TEST(ParseConfigTest, RootsAreNormalised) {
@@ -218,7 +309,7 @@ TEST(ParseConfigTest, CommentsAndTrailingCommasAreAccepted) {
 
 TEST(ParseConfigTest, LegacyKeysGiveOneNoticeEach) {
   {
-    const Config config = MustParse(R"({"liftEvery": "1h", "remotes": {
+    const Config config = MustParse(R"({"indexPath": "/var/lib/x", "liftEvery": "1h", "remotes": {
         "a": {"root": "/srv/a", "immutabilityDuration": "14d"}}})");
     ASSERT_THAT(config.notices, SizeIs(1));
     EXPECT_THAT(config.notices[0], StartsWith(kSource));
@@ -226,7 +317,7 @@ TEST(ParseConfigTest, LegacyKeysGiveOneNoticeEach) {
   }
   {
     const Config config =
-        MustParse(R"({"rebuildIndexOnStart": true, "remotes": {
+        MustParse(R"({"indexPath": "/var/lib/x", "rebuildIndexOnStart": true, "remotes": {
         "a": {"root": "/srv/a", "immutabilityDuration": "14d"}}})");
     ASSERT_THAT(config.notices, SizeIs(1));
     EXPECT_THAT(config.notices[0], StartsWith(kSource));
@@ -234,6 +325,7 @@ TEST(ParseConfigTest, LegacyKeysGiveOneNoticeEach) {
   }
   {
     const Config config = MustParse(R"({
+        "indexPath": "/var/lib/x",
         "liftEvery": 3600000,
         "remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "14d"}},
         "rebuildIndexOnStart": false})");

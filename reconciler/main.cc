@@ -51,7 +51,8 @@ Commands:
   clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
 
 Options:
-  --config FILE       configuration (default /etc/xo-immutable-backups/config.json)
+  --config FILE       configuration, JSON or (*.toml) XO's TOML (default
+                      /etc/xo-immutable-backups/config.json, else .../config.toml)
   --remote ID         act on this remote only (repeatable; default: every remote)
   --dry-run           compute the plan and print every action with its reason; change nothing
   --deep              also check every member of protected VHD directories (a run otherwise
@@ -74,7 +75,7 @@ Exit codes:
 
 struct Args {
   std::string command = "run";
-  std::string config = kDefaultConfigPath;
+  std::string config;  // empty: DefaultConfigPath()
   std::vector<std::string> remotes;
   bool dry_run = false;
   bool deep = false;
@@ -360,7 +361,7 @@ int ClearTimeShift(const Config& config) {
 int Main(int argc, char** argv) {
   Args args;
   if (int code = ParseArgs(argc, argv, &args); code >= 0) return code;
-  auto config = LoadConfig(args.config);
+  auto config = LoadConfig(args.config.empty() ? DefaultConfigPath() : args.config);
   if (!config.ok()) {
     Log(kErr, absl::StrCat("xo-immutable: configuration error: ", config.status().message()));
     return kExitUsage;

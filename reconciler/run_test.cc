@@ -363,6 +363,18 @@ TEST_F(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
   EXPECT_TRUE(found) << "the non-UTF-8 name got no path_base64";
 }
 
+TEST_F(RunTest, XosOwnConfigTomlWorksAsIs) {
+  const std::set<std::string> expected = Generate({});
+  const std::string toml = scratch_.path() + "/config.toml";
+  WriteFile(toml, "liftEvery = \"1h\"\nindexPath = \"" + index_ + "\"\n\n[remotes.remote1]\n" +
+                      "root = \"" + root_ + "/\"\nimmutabilityDuration = \"7d\"\nsettle = \"0s\"\n");
+  const ProcessResult r =
+      RunProcess({Runfile("reconciler/xo-immutable"), "run", "--config", toml});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("liftEvery is an option of XO's daemon, ignored"));
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
 TEST_F(RunTest, ReportFileAndRemoteSelection) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

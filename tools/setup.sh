@@ -8,6 +8,7 @@ packages=(
   g++                        # GCC 12: the C++20 compiler Bazel's auto-configured toolchain uses
   libabsl-dev                # Abseil (Status, StatusOr, Time, strings, flat_hash_map)
   libboost-json1.81-dev      # Boost.JSON: configuration and reports
+  libtomlplusplus-dev        # toml++: XO's config.toml
   libssl-dev                 # libcrypto: SHA-256 of index entry names
   libgtest-dev libgmock-dev  # GoogleTest
   libbenchmark-dev           # Google Benchmark (bench/)
