@@ -219,13 +219,21 @@ absl::Status Index::Remove(absl::CivilDay day, absl::string_view name) {
   return absl::OkStatus();
 }
 
-std::vector<IndexKey> Index::Keys() const {
-  std::vector<std::string> sorted(keys_.begin(), keys_.end());
+std::vector<IndexKey> Index::Keys() const { return KeysExcept({}); }
+
+std::vector<IndexKey> Index::KeysExcept(const absl::flat_hash_set<std::string>& except) const {
+  // Filtered before sorting, through views: each run calls this once with every item the walk
+  // reached, and copying and sorting the whole index (tens of thousands of keys) only to skip
+  // nearly all of them was the largest cost of a run with nothing to do, after the walk.
+  std::vector<absl::string_view> sorted;
+  for (const std::string& key : keys_) {
+    if (!except.contains(key)) sorted.push_back(key);
+  }
   std::sort(sorted.begin(), sorted.end());
   std::vector<IndexKey> keys;
   keys.reserve(sorted.size());
-  for (const std::string& key : sorted) {
-    keys.push_back(IndexKey{*ParseDay(absl::string_view(key).substr(0, 10)), key.substr(11)});
+  for (absl::string_view key : sorted) {
+    keys.push_back(IndexKey{*ParseDay(key.substr(0, 10)), std::string(key.substr(11))});
   }
   return keys;
 }

@@ -63,6 +63,11 @@ class Index {
 
   // Every entry known, sorted by day then name.
   std::vector<IndexKey> Keys() const;
+  // The same without the entries whose Key() is in `except`: only those are copied and sorted
+  // (after a walk that reached every item, none).
+  std::vector<IndexKey> KeysExcept(const absl::flat_hash_set<std::string>& except) const;
+  // An entry's key, "YYYY-MM-DD/<name>": what KeysExcept() compares with.
+  static std::string Key(absl::CivilDay day, absl::string_view name) { return KeyOf(day, name); }
   size_t size() const { return keys_.size(); }
 
   // Makes every write so far durable (one syncfs instead of an fsync per entry).

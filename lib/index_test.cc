@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -402,6 +403,39 @@ TEST_F(IndexTest, KeysSortedByDayThenName) {
         << " want " << FormatDay(want[i].day) << "/" << want[i].name;
   }
   EXPECT_EQ(index->size(), puts.size());
+}
+
+TEST_F(IndexTest, KeysExceptSkipsTheGivenKeysAndKeepsTheOrder) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const absl::CivilDay d1(2026, 11, 1), d2(2026, 11, 2);
+  for (const char* path : {"/srv/a/one", "/srv/a/two", "/srv/a/three"}) {
+    ASSERT_TRUE(index->Put(d2, MakeEntry(path, 1, 1, kBirth, false)).ok());
+    ASSERT_TRUE(index->Put(d1, MakeEntry(path, 1, 1, kBirth, false)).ok());
+  }
+  const std::vector<IndexKey> all = index->Keys();
+  ASSERT_EQ(all.size(), 6u);
+  // Skipping nothing is Keys(); skipping everything leaves nothing.
+  const std::vector<IndexKey> none_skipped = index->KeysExcept({});
+  ASSERT_EQ(none_skipped.size(), all.size());
+  absl::flat_hash_set<std::string> every;
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_TRUE(none_skipped[i] == all[i]) << i;
+    every.insert(Index::Key(all[i].day, all[i].name));
+  }
+  EXPECT_THAT(index->KeysExcept(every), IsEmpty());
+  // Skipping some keeps the others in Keys() order; a key of another day does not match.
+  const absl::flat_hash_set<std::string> some = {
+      Index::Key(d1, IndexEntryName("/srv/a/two")), Index::Key(d2, IndexEntryName("/srv/a/one")),
+      Index::Key(absl::CivilDay(2026, 11, 3), IndexEntryName("/srv/a/three"))};
+  std::vector<IndexKey> want;
+  for (const IndexKey& key : all) {
+    if (!some.contains(Index::Key(key.day, key.name))) want.push_back(key);
+  }
+  const std::vector<IndexKey> kept = index->KeysExcept(some);
+  ASSERT_EQ(kept.size(), 4u);
+  ASSERT_EQ(want.size(), 4u);
+  for (size_t i = 0; i < kept.size(); ++i) EXPECT_TRUE(kept[i] == want[i]) << i;
 }
 
 TEST_F(IndexTest, ReopenLoadsEntriesFromListings) {

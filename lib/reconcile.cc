@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 
 #include "absl/container/flat_hash_set.h"
@@ -107,7 +108,7 @@ class Planner : public WalkVisitor {
     const absl::CivilDay day = CreationDay(item.stat.birth);
     const std::string name = IndexEntryName(absl::StrCat(root_, "/", item.path));
     const bool indexed = index_.Contains(day, name);
-    if (indexed) slot.seen_keys.push_back(absl::StrCat(FormatDay(day), "/", name));
+    if (indexed) slot.seen_keys.push_back(Index::Key(day, name));
     RemoteFacts facts(root_fd_, index_, item, day, name);
     std::optional<Action> action = Decide(item, indexed, settings_, now_, facts);
     if (!action) return;
@@ -136,7 +137,8 @@ class Planner : public WalkVisitor {
       *protected_items += slot.protected_items;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(*actions));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
-      seen_keys->insert(slot.seen_keys.begin(), slot.seen_keys.end());
+      seen_keys->insert(std::make_move_iterator(slot.seen_keys.begin()),
+                        std::make_move_iterator(slot.seen_keys.end()));
     }
     return seen;
   }
@@ -163,8 +165,7 @@ void PlanUnseenEntries(int root_fd, const std::string& root, const Index& index,
                        const absl::flat_hash_set<std::string>& seen, const Settings& settings,
                        absl::Time now, std::vector<Action>* actions,
                        std::vector<Problem>* warnings) {
-  for (const IndexKey& key : index.Keys()) {
-    if (seen.contains(absl::StrCat(FormatDay(key.day), "/", key.name))) continue;
+  for (const IndexKey& key : index.KeysExcept(seen)) {
     const bool expired = IsExpired(key.day, settings.duration, now);
     const std::string entry_file =
         absl::StrCat(index.dir_path(), "/", FormatDay(key.day), "/", key.name);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/executor.h"
+#include "lib/expiry.h"
 #include "lib/fs.h"
 #include "lib/remote_check.h"
 #include "lib/status.h"
@@ -177,8 +178,13 @@ void ExecutePlan(const std::vector<Action>& plan, RemoteSession& session,
                  const RemoteConfig& remote, const RunOptions& options, RemoteReport* report) {
   Executor executor(session.root.get(), remote.root, session.index.get());
   bool all_lifted = report->errors.empty();
+  bool applied = false;  // some action reached the executor (and maybe the index, the audit log)
   for (const Action& action : plan) {
     ActionRecord record{action.kind, action.path, action.tree, action.reason};
+    record.immutable = action.stat.immutable;
+    if (action.indexed && action.stat.ino != 0) {
+      record.expires_at = ExpiresAt(action.day, remote.immutability_duration);
+    }
     const bool hold_marker_removal = action.kind == ActionKind::kRemoveMarker && !all_lifted;
     if (hold_marker_removal) {
       record.kind = ActionKind::kWait;
@@ -186,6 +192,7 @@ void ExecutePlan(const std::vector<Action>& plan, RemoteSession& session,
     }
     if (!options.dry_run && IsEffect(record.kind)) {
       const ActionResult result = executor.Apply(action);
+      applied = true;
       record.executed = true;
       record.outcome = result.outcome;
       record.detail = result.detail;
@@ -207,7 +214,10 @@ void ExecutePlan(const std::vector<Action>& plan, RemoteSession& session,
     report->actions.push_back(std::move(record));
   }
   report->counts.errors = report->errors.size();
-  if (!options.dry_run) {
+  // syncfs() flushes the whole filesystem of the index, every other writer's dirty data included
+  // (a backup being written there, say). A run that applied nothing (the steady state, every
+  // minute) has nothing of its own to make durable: it skips it.
+  if (!options.dry_run && applied) {
     if (absl::Status synced = session.index->Sync(); !synced.ok()) {
       report->errors.push_back(Problem{"", std::string(synced.message())});
       ++report->counts.errors;

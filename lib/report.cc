@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/compliance.h"
 #include "lib/duration.h"
 #include "lib/json_text.h"
 
@@ -50,6 +51,9 @@ int RunReport::ExitCode() const {
   for (const RemoteReport& r : remotes) {
     held |= !r.lifts_held.empty();
     unusable |= r.state == RemoteState::kUnusable;
+    if (command == "verify" && r.state == RemoteState::kDone) {
+      for (const CheckResult& check : ComplianceChecks(r, started)) errors |= !check.passed();
+    }
     locked |= r.state == RemoteState::kLocked;
     errors |= r.counts.errors > 0;
   }
@@ -73,14 +77,34 @@ std::string FormatText(const RunReport& report) {
       continue;
     }
     const Counts& c = r.counts;
+    // A dry run (and verify) counts what it would do.
+    const bool would = report.dry_run;
     absl::StrAppendFormat(
         &out,
-        "%s%d items seen, %d protected, %d lifted, %d re-protected, %d indexed, %d unindexed, "
-        "%d waiting, %d refused, %d errors in %s\n",
-        report.dry_run ? "dry run (nothing changed): " : "", c.seen, c.protected_, c.lifted,
-        c.reprotected, c.indexed, c.unindexed, c.waiting, c.refused, c.errors,
-        DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
+        "%s%d items seen, %d %s, %d %s, %d %s, %d %s, %d %s, %d waiting, %d refused, %d errors "
+        "in %s\n",
+        report.command == "verify" ? "verify (nothing changed): "
+        : would                    ? "dry run (nothing changed): "
+                                   : "",
+        c.seen, c.protected_, would ? "to protect" : "protected", c.lifted,
+        would ? "to lift" : "lifted", c.reprotected, would ? "to re-protect" : "re-protected",
+        c.indexed, would ? "to index" : "indexed", c.unindexed, would ? "to unindex" : "unindexed",
+        c.waiting, c.refused, c.errors, DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
     if (!r.lifts_held.empty()) absl::StrAppend(&out, "  LIFTS HELD BACK: ", r.lifts_held, "\n");
+    if (report.command == "verify") {
+      for (const CheckResult& check : ComplianceChecks(r, report.started)) {
+        absl::StrAppend(&out, check.passed() ? "  PASS " : "  FAIL ", check.description);
+        if (!check.passed()) absl::StrAppend(&out, " (", check.offenders.size(), " offending)");
+        out += "\n";
+        for (size_t i = 0; i < check.offenders.size() && i < 20; ++i) {
+          absl::StrAppend(&out, "       ", PrintablePath(check.offenders[i]), "\n");
+        }
+        if (check.offenders.size() > 20) {
+          absl::StrAppend(&out, "       ... and ", check.offenders.size() - 20, " more\n");
+        }
+      }
+      continue;  // the plan behind the checks is in --report json
+    }
     for (const ActionRecord& a : r.actions) {
       const bool show = report.dry_run || !IsEffect(a.kind) ||
                         (a.executed && a.outcome != Outcome::kDone);
@@ -107,6 +131,7 @@ std::string FormatText(const RunReport& report) {
 
 std::string FormatJson(const RunReport& report) {
   json::object doc;
+  doc["command"] = report.command;
   doc["dryRun"] = report.dry_run;
   doc["started"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", report.started, absl::UTCTimeZone());
   doc["exitCode"] = report.ExitCode();
@@ -145,6 +170,21 @@ std::string FormatJson(const RunReport& report) {
     }
     o["actions"] = std::move(actions);
     o["warnings"] = ProblemsJson(r.warnings);
+    if (r.state == RemoteState::kDone) {
+      json::array checks;
+      for (const CheckResult& check : ComplianceChecks(r, report.started)) {
+        json::array offenders;
+        for (const std::string& path : check.offenders) {
+          bool valid = true;
+          offenders.push_back(json::value(ToUtf8(path, &valid)));
+        }
+        checks.push_back(json::object{{"id", check.id},
+                                      {"description", check.description},
+                                      {"passed", check.passed()},
+                                      {"offenders", std::move(offenders)}});
+      }
+      o["checks"] = std::move(checks);
+    }
     o["errors"] = ProblemsJson(r.errors);
     remotes.push_back(std::move(o));
   }

@@ -48,6 +48,10 @@ struct ActionRecord {
   bool executed = false;
   Outcome outcome = Outcome::kDone;
   std::string detail;
+  // What the decision saw: the item's flag, and when it expires (InfiniteFuture when the action
+  // is not about an indexed item, e.g. the remote's own files).
+  bool immutable = false;
+  absl::Time expires_at = absl::InfiniteFuture();
 };
 
 struct Problem {
@@ -70,6 +74,7 @@ struct RemoteReport {
 };
 
 struct RunReport {
+  std::string command = "run";  // run, sweep or verify
   bool dry_run = false;
   absl::Time started;
   std::vector<std::string> notices;
@@ -79,8 +84,8 @@ struct RunReport {
   std::string time_shift;
 
   // The process exit code: 3 if a remote was unusable, else 4 if lifting was held back (time shift
-  // or mass-lift guard), else 1 if any item had an error, else 75 if another run held a remote's
-  // lock, else 0.
+  // or mass-lift guard), else 1 if any item had an error (verify: any compliance check failed),
+  // else 75 if another run held a remote's lock, else 0.
   int ExitCode() const;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,10 +14,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "lib/config.h"
 #include "lib/fs.h"
 #include "lib/status.h"
 #include "lib/audit_log.h"
+#include "lib/junit.h"
+#include "lib/metrics.h"
 #include "lib/reconcile.h"
 #include "lib/remote_session.h"
 #include "lib/sweep.h"
@@ -30,8 +35,10 @@ constexpr char kVersion[] = "xo-immutable 0.1.0";
 
 constexpr char kUsage[] = R"(Usage:
   xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--deep] [--allow-mass-lift]
-               [--report text|json] [--report-file FILE] [--jobs N]
+               [--report text|json|junit] [--report-file FILE] [--metrics-file FILE] [--jobs N]
   xo-immutable check [--config FILE] [--remote ID]...
+  xo-immutable verify [--config FILE] [--remote ID]... [--report text|json|junit]
+                      [--report-file FILE] [--metrics-file FILE]
   xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
                      [--report-file FILE]
   xo-immutable clear-time-shift [--config FILE]
@@ -46,6 +53,10 @@ Commands:
                     write the index and immutability.json
   check             only check that each remote can be protected (capabilities, filesystem
                     support, filesystem identity); writes nothing
+  verify            read-only compliance check for CI and monitoring: fails (exit 1) when a
+                    finished backup is not immutable, an expired one is still locked more than a
+                    day after it expired, the index disagrees with the flags, or
+                    immutability.json is wrong
   sweep             walk each whole remote for locked inodes no glob reaches any more (a renamed
                     folder); lift those the index knows once expired (run it daily)
   clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
@@ -59,8 +70,11 @@ Options:
                       reads only the directory's own flag) and re-protect what was unlocked
   --allow-mass-lift   lift even when more than maxLiftFraction of a remote's protected items
                       (more than 100) expire in one run
-  --report text|json  report format on stdout (default text)
+  --report text|json|junit
+                      report format on stdout (default text); junit: one testsuite per remote,
+                      one testcase per compliance check (run and verify)
   --report-file FILE  write the report to FILE instead of stdout
+  --metrics-file FILE write Prometheus metrics to FILE (for node_exporter's textfile collector)
   --jobs N            walker threads (default: number of CPUs, at least 2)
 
 Exit codes:
@@ -82,6 +96,7 @@ struct Args {
   bool allow_mass_lift = false;
   std::string report = "text";
   std::string report_file;
+  std::string metrics_file;
   int jobs = 0;
 };
 
@@ -95,7 +110,7 @@ int ParseArgs(int argc, char** argv, Args* args) {
   std::vector<std::string> words(argv + 1, argv + argc);
   size_t i = 0;
   if (i < words.size() && (words[i] == "run" || words[i] == "check" || words[i] == "sweep" ||
-                           words[i] == "clear-time-shift")) {
+                           words[i] == "verify" || words[i] == "clear-time-shift")) {
     args->command = words[i++];
   }
   for (; i < words.size(); ++i) {
@@ -138,13 +153,17 @@ int ParseArgs(int argc, char** argv, Args* args) {
       args->remotes.push_back(id);
     } else if (word == "--report") {
       if (!take(&args->report)) return UsageError("--report needs text or json");
-      if (args->report != "text" && args->report != "json") {
+      if (args->report != "text" && args->report != "json" && args->report != "junit") {
         return UsageError(absl::StrCat("--report: unknown format \"", args->report,
-                                       "\" (use text or json)"));
+                                       "\" (use text, json or junit)"));
       }
     } else if (word == "--report-file") {
       if (!take(&args->report_file) || args->report_file.empty()) {
         return UsageError("--report-file needs a file");
+      }
+    } else if (word == "--metrics-file") {
+      if (!take(&args->metrics_file) || args->metrics_file.empty()) {
+        return UsageError("--metrics-file needs a file");
       }
     } else if (word == "--jobs") {
       std::string n;
@@ -156,13 +175,18 @@ int ParseArgs(int argc, char** argv, Args* args) {
       return UsageError(absl::StrCat("unknown argument \"", words[i], "\""));
     }
   }
-  const bool run = args->command == "run", sweep = args->command == "sweep";
+  const bool run = args->command == "run", sweep = args->command == "sweep",
+             verify = args->command == "verify";
   if (!run && (args->deep || args->allow_mass_lift || args->jobs != 0)) {
     return UsageError("--deep, --allow-mass-lift and --jobs go with run");
   }
-  if (!run && !sweep && (args->dry_run || args->report != "text" || !args->report_file.empty())) {
+  if (!run && !sweep && !verify &&
+      (args->dry_run || args->report != "text" || !args->report_file.empty() ||
+       !args->metrics_file.empty())) {
     return UsageError(absl::StrCat(args->command, " takes only --config and --remote"));
   }
+  if (verify && args->dry_run) return UsageError("verify never changes anything: no --dry-run");
+  if (sweep && args->report == "junit") return UsageError("--report junit goes with run and verify");
   if (args->command == "clear-time-shift" && !args->remotes.empty()) {
     return UsageError("clear-time-shift takes only --config");
   }
@@ -254,52 +278,80 @@ std::string GuardClock(const Config& config, const ClockReading& clocks, bool dr
   return shift;
 }
 
-int WriteReport(const RunReport& report, const Args& args) {
-  const std::string text = args.report == "json" ? FormatJson(report) : FormatText(report);
-  if (args.report_file.empty()) {
-    std::cout << text << std::flush;
-    return report.ExitCode();
-  }
-  const std::string& path = args.report_file;
+// Writes `content` to `path` atomically (a temporary file renamed over it).
+absl::Status WriteWhole(const std::string& path, absl::string_view content) {
   const size_t slash = path.rfind('/');
   const std::string dir =
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   Fd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  const absl::Status written =
-      dir_fd.valid() ? WriteFileAtomic(dir_fd.get(), name, text, 0644, true, path)
-                     : ErrnoError(errno, "open report folder", dir);
-  if (!written.ok()) {
+  if (!dir_fd.valid()) return ErrnoError(errno, "open folder", dir);
+  return WriteFileAtomic(dir_fd.get(), name, content, 0644, /*sync=*/true, path);
+}
+
+// The last successful run per remote: this one where it succeeded (recorded unless dry run), else
+// what <indexPath>/<id>/last-success says.
+std::map<std::string, absl::Time> LastSuccess(const Config& config, const RunReport& report) {
+  std::map<std::string, absl::Time> last;
+  for (const RemoteReport& r : report.remotes) {
+    const std::string file = absl::StrCat(config.index_path, "/", r.id, "/last-success");
+    if (Succeeded(r)) {
+      last[r.id] = report.started;
+      if (!report.dry_run) {
+        (void)WriteWhole(file, absl::StrCat(absl::ToUnixSeconds(report.started), "\n"));
+      }
+      continue;
+    }
+    auto recorded = ReadSmallFile(AT_FDCWD, file.c_str(), 64, file);
+    int64_t seconds = 0;
+    if (recorded.ok() &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(*recorded), &seconds)) {
+      last[r.id] = absl::FromUnixSeconds(seconds);
+    }
+  }
+  return last;
+}
+
+int WriteReport(const RunReport& report, const Args& args) {
+  const std::string text = args.report == "json"    ? FormatJson(report)
+                           : args.report == "junit" ? FormatJunit(report, args.command)
+                                                    : FormatText(report);
+  if (args.report_file.empty()) {
+    std::cout << text << std::flush;
+    return report.ExitCode();
+  }
+  if (absl::Status written = WriteWhole(args.report_file, text); !written.ok()) {
     Log(kErr, absl::StrCat("cannot write the report: ", written.message()));
     return std::max(report.ExitCode(), static_cast<int>(kExitItemErrors));
   }
   return report.ExitCode();
 }
 
-// run and sweep: the clock check, the audit log, then each remote in turn.
+// run, sweep and verify: the clock check, the audit log, then each remote in turn.
 int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& remotes,
                const Args& args) {
   const ClockReading clocks = ReadClocks();
   RunReport report;
-  report.dry_run = args.dry_run;
+  report.command = args.command;
+  report.dry_run = args.dry_run || args.command == "verify";
   report.started = clocks.wall;
   report.notices = config.notices;
-  if (absl::Status ready = PrepareIndexRoot(config.index_path, args.dry_run); !ready.ok()) {
+  if (absl::Status ready = PrepareIndexRoot(config.index_path, report.dry_run); !ready.ok()) {
     Log(kErr, absl::StrCat("index: ", ready.message()));
     return kExitUnusable;
   }
   RunOptions options;
-  options.dry_run = args.dry_run;
+  options.dry_run = report.dry_run;
   options.deep = args.deep;
   options.now = clocks.wall;
   options.allow_mass_lift = args.allow_mass_lift;
   options.max_lift_fraction = config.max_lift_fraction;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  report.time_shift = GuardClock(config, clocks, args.dry_run);
+  report.time_shift = GuardClock(config, clocks, report.dry_run);
   if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
   std::unique_ptr<AuditLog> audit;
-  if (!args.dry_run) {
+  if (!report.dry_run) {
     auto opened = AuditLog::Open(config.index_path);
     if (opened.ok()) {
       audit = *std::move(opened);
@@ -312,13 +364,21 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
     report.remotes.push_back(args.command == "sweep"
                                  ? SweepRemote(config.index_path, *remote, options)
                                  : ReconcileRemote(config.index_path, *remote, options));
-    if (!args.dry_run && audit == nullptr) {
+    if (!report.dry_run && audit == nullptr) {
       report.remotes.back().errors.push_back(Problem{"", "the audit log could not be opened"});
       ++report.remotes.back().counts.errors;
     }
-    LogRemote(report.remotes.back(), args.dry_run);
+    LogRemote(report.remotes.back(), report.dry_run);
   }
-  return WriteReport(report, args);
+  int code = WriteReport(report, args);
+  if (!args.metrics_file.empty()) {
+    const std::string metrics = FormatMetrics(report, LastSuccess(config, report));
+    if (absl::Status written = WriteWhole(args.metrics_file, metrics); !written.ok()) {
+      Log(kErr, absl::StrCat("cannot write the metrics: ", written.message()));
+      code = std::max(code, static_cast<int>(kExitItemErrors));
+    }
+  }
+  return code;
 }
 
 // Who asked, for the audit log: the login behind sudo where there is one.

@@ -16,6 +16,7 @@ packages=(
   e2fsprogs                  # chattr/lsattr: demo and benchmarks show flags with them
   faketime                   # integration tests move the wall clock past the duration
   util-linux                 # setpriv (least-privilege tests), mount, flock
+  libxml2-utils              # xmllint: tests validate the JUnit report against its schema
   clang libclang-rt-14-dev   # libFuzzer targets (tools/fuzz.sh)
 )
 
