@@ -1,0 +1,127 @@
+// End to end, what monitoring and CI read: verify's verdicts and exit codes, the JUnit report
+// (validated against the schema), the Prometheus metrics file (validated by a strict parser), and
+// the journal priority prefixes. Root only.
+#include "lib/testing/prometheus_text.h"
+#include "reconciler/remote_fixture.h"
+
+namespace xoi {
+namespace {
+
+using OpsTest = RemoteTest;
+using ::xoi::testing::ParsePrometheusText;
+using ::xoi::testing::PromSample;
+using ::xoi::testing::PromValue;
+
+json::value Checks(const ProcessResult& r) {
+  return json::parse(r.out).at("remotes").at(0).at("checks");
+}
+
+bool Passed(const json::value& checks, const std::string& id) {
+  for (const json::value& c : checks.as_array()) {
+    if (c.at("id").as_string() == id) return c.at("passed").as_bool();
+  }
+  ADD_FAILURE() << "no check " << id;
+  return false;
+}
+
+TEST_F(OpsTest, VerifyFailsUntilTheRemoteIsProtectedAndChangesNothing) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  const std::vector<std::string> verify = {Runfile("reconciler/xo-immutable"), "verify",
+                                           "--config", config_, "--report", "json"};
+  const ProcessResult before = RunProcess(verify);
+  EXPECT_EQ(before.exit_code, 1) << before.err;
+  EXPECT_FALSE(Passed(Checks(before), "finished-locked"));
+  EXPECT_FALSE(Passed(Checks(before), "immutability-json"));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty()) << "verify changed something";
+  EXPECT_FALSE(std::filesystem::exists(index_ + "/r1")) << "verify wrote an index";
+  ASSERT_EQ(Run().exit_code, 0);
+  const ProcessResult after = RunProcess(verify);
+  EXPECT_EQ(after.exit_code, 0) << after.out;
+  for (const char* id : {"finished-locked", "expired-unlocked", "index-agrees", "immutability-json"}) {
+    EXPECT_TRUE(Passed(Checks(after), id)) << id;
+  }
+}
+
+TEST_F(OpsTest, VerifyFindsUnlockedFilesIndexDisagreementAndExpiredLocks) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const std::string file = FirstWith(expected, ".xva");
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + file, false));
+  const std::vector<std::string> verify = {Runfile("reconciler/xo-immutable"), "verify",
+                                           "--config", config_, "--report", "json"};
+  const ProcessResult drift = RunProcess(verify);
+  EXPECT_EQ(drift.exit_code, 1);
+  EXPECT_FALSE(Passed(Checks(drift), "finished-locked"));
+  EXPECT_FALSE(Passed(Checks(drift), "index-agrees"));
+  ASSERT_EQ(Run().exit_code, 0);
+  // Ten days on, nobody has run the lifts: everything is locked a day or more past expiry.
+  const ProcessResult late = RunProcess(verify, testing::FaketimeEnv("+10d"));
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_FALSE(Passed(Checks(late), "expired-unlocked"));
+  EXPECT_TRUE(Passed(Checks(late), "finished-locked"));
+}
+
+TEST_F(OpsTest, TheJunitReportValidatesAgainstTheSchemaAndListsOffenders) {
+  Generate({});
+  WriteConfig("7d");
+  const std::string xml = scratch_.path() + "/verify.xml";
+  const ProcessResult r = RunProcess({Runfile("reconciler/xo-immutable"), "verify", "--config",
+                                      config_, "--report", "junit", "--report-file", xml});
+  EXPECT_EQ(r.exit_code, 1);
+  const ProcessResult lint = RunProcess(
+      {"xmllint", "--noout", "--schema", Runfile("testdata/junit.xsd"), xml});
+  EXPECT_EQ(lint.exit_code, 0) << lint.err;
+  const std::string content = ReadFile(xml);
+  EXPECT_THAT(content, HasSubstr("<testsuite name=\"verify r1\" tests=\"4\""));
+  EXPECT_THAT(content, HasSubstr("offending items (finished-locked)"));
+  const std::string run_xml = scratch_.path() + "/run.xml";
+  ASSERT_EQ(Run({"--report", "junit", "--report-file", run_xml}).exit_code, 0);
+  EXPECT_EQ(RunProcess({"xmllint", "--noout", "--schema", Runfile("testdata/junit.xsd"), run_xml})
+                .exit_code,
+            0);
+  EXPECT_THAT(ReadFile(run_xml), HasSubstr("failures=\"0\""));
+}
+
+TEST_F(OpsTest, TheMetricsFileIsValidPrometheusTextAndKeepsTheLastSuccess) {
+  Generate({});
+  WriteConfig("7d");
+  const std::string metrics = scratch_.path() + "/xo.prom";
+  ASSERT_EQ(Run({"--metrics-file", metrics}).exit_code, 0);
+  std::vector<PromSample> samples;
+  ASSERT_EQ(ParsePrometheusText(ReadFile(metrics), &samples), "") << ReadFile(metrics);
+  EXPECT_GT(PromValue(samples, "xo_immutable_items", {{"remote", "r1"}, {"state", "protected"}}),
+            0);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_remote_usable", {{"remote", "r1"}}), 1);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_time_shift"), 0);
+  const double success =
+      PromValue(samples, "xo_immutable_last_success_timestamp_seconds", {{"remote", "r1"}});
+  EXPECT_GT(success, 0);
+  // The remote becomes unusable: the last success stays what it was.
+  std::filesystem::rename(root_, root_ + ".away");
+  EXPECT_EQ(Run({"--metrics-file", metrics}).exit_code, 3);
+  samples.clear();
+  ASSERT_EQ(ParsePrometheusText(ReadFile(metrics), &samples), "");
+  EXPECT_EQ(PromValue(samples, "xo_immutable_remote_usable", {{"remote", "r1"}}), 0);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_last_success_timestamp_seconds", {{"remote", "r1"}}),
+            success);
+  std::filesystem::rename(root_ + ".away", root_);
+}
+
+TEST_F(OpsTest, LogsCarryJournalPrioritiesUnderSystemd) {
+  Generate({});
+  WriteConfig("7d");
+  const ProcessResult r = Run({}, {"JOURNAL_STREAM=8:12345"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("<6>r1: protect "));
+  const ProcessResult plain = Run();
+  EXPECT_THAT(plain.err, ::testing::Not(HasSubstr("<6>")));
+  std::filesystem::rename(root_, root_ + ".away");
+  const ProcessResult unusable = Run({}, {"JOURNAL_STREAM=8:12345"});
+  EXPECT_THAT(unusable.err, HasSubstr("<3>r1: root missing"));
+  std::filesystem::rename(root_ + ".away", root_);
+}
+
+}  // namespace
+}  // namespace xoi
