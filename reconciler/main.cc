@@ -20,6 +20,7 @@
 #include "lib/fs.h"
 #include "lib/status.h"
 #include "lib/audit_log.h"
+#include "lib/backup_status.h"
 #include "lib/junit.h"
 #include "lib/metrics.h"
 #include "lib/reconcile.h"
@@ -39,6 +40,7 @@ constexpr char kUsage[] = R"(Usage:
   xo-immutable check [--config FILE] [--remote ID]...
   xo-immutable verify [--config FILE] [--remote ID]... [--report text|json|junit]
                       [--report-file FILE] [--metrics-file FILE]
+  xo-immutable status [--config FILE] [--remote ID]... [--vm UUID] [--report text|json]
   xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
                      [--report-file FILE]
   xo-immutable clear-time-shift [--config FILE]
@@ -57,6 +59,9 @@ Commands:
                     finished backup is not immutable, an expired one is still locked more than a
                     day after it expired, the index disagrees with the flags, or
                     immutability.json is wrong
+  status            per VM, each backup run with its files, whether all are locked and until
+                    when, and whether each delta chain is locked back to its key backup (the
+                    K/d timeline); read-only
   sweep             walk each whole remote for locked inodes no glob reaches any more (a renamed
                     folder); lift those the index knows once expired (run it daily)
   clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
@@ -75,6 +80,7 @@ Options:
                       one testcase per compliance check (run and verify)
   --report-file FILE  write the report to FILE instead of stdout
   --metrics-file FILE write Prometheus metrics to FILE (for node_exporter's textfile collector)
+  --vm UUID           status: only this VM
   --jobs N            walker threads (default: number of CPUs, at least 2)
 
 Exit codes:
@@ -97,6 +103,7 @@ struct Args {
   std::string report = "text";
   std::string report_file;
   std::string metrics_file;
+  std::string vm;
   int jobs = 0;
 };
 
@@ -110,7 +117,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
   std::vector<std::string> words(argv + 1, argv + argc);
   size_t i = 0;
   if (i < words.size() && (words[i] == "run" || words[i] == "check" || words[i] == "sweep" ||
-                           words[i] == "verify" || words[i] == "clear-time-shift")) {
+                           words[i] == "verify" || words[i] == "status" ||
+                           words[i] == "clear-time-shift")) {
     args->command = words[i++];
   }
   for (; i < words.size(); ++i) {
@@ -161,6 +169,8 @@ int ParseArgs(int argc, char** argv, Args* args) {
       if (!take(&args->report_file) || args->report_file.empty()) {
         return UsageError("--report-file needs a file");
       }
+    } else if (word == "--vm") {
+      if (!take(&args->vm) || args->vm.empty()) return UsageError("--vm needs a VM uuid");
     } else if (word == "--metrics-file") {
       if (!take(&args->metrics_file) || args->metrics_file.empty()) {
         return UsageError("--metrics-file needs a file");
@@ -176,7 +186,15 @@ int ParseArgs(int argc, char** argv, Args* args) {
     }
   }
   const bool run = args->command == "run", sweep = args->command == "sweep",
-             verify = args->command == "verify";
+             verify = args->command == "verify", status = args->command == "status";
+  if (!status && !args->vm.empty()) return UsageError("--vm goes with status");
+  if (status) {
+    if (args->dry_run || args->deep || args->allow_mass_lift || args->jobs != 0 ||
+        !args->metrics_file.empty() || args->report == "junit") {
+      return UsageError("status takes --config, --remote, --vm, --report text|json, --report-file");
+    }
+    return -1;
+  }
   if (!run && (args->deep || args->allow_mass_lift || args->jobs != 0)) {
     return UsageError("--deep, --allow-mass-lift and --jobs go with run");
   }
@@ -381,6 +399,25 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   return code;
 }
 
+int Status(const Config& config, const std::vector<const RemoteConfig*>& remotes,
+           const Args& args) {
+  std::vector<RemoteStatus> status;
+  int code = kExitOk;
+  for (const RemoteConfig* remote : remotes) {
+    status.push_back(ReadBackupStatus(*remote, args.vm, 2));
+    if (!status.back().error.empty()) code = kExitUnusable;
+  }
+  const std::string text =
+      args.report == "json" ? FormatStatusJson(status) : FormatStatusText(status);
+  if (args.report_file.empty()) {
+    std::cout << text << std::flush;
+  } else if (absl::Status written = WriteWhole(args.report_file, text); !written.ok()) {
+    Log(kErr, absl::StrCat("cannot write the report: ", written.message()));
+    return kExitItemErrors;
+  }
+  return code;
+}
+
 // Who asked, for the audit log: the login behind sudo where there is one.
 std::string Requester() {
   std::string who = absl::StrCat("uid ", getuid());
@@ -430,6 +467,7 @@ int Main(int argc, char** argv) {
   std::vector<const RemoteConfig*> remotes;
   if (int code = SelectRemotes(*config, args.remotes, &remotes); code >= 0) return code;
   if (args.command == "check") return Check(*config, remotes);
+  if (args.command == "status") return Status(*config, remotes, args);
   if (args.command == "clear-time-shift") return ClearTimeShift(*config);
   return RunOrSweep(*config, remotes, args);
 }

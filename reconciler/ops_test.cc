@@ -123,5 +123,55 @@ TEST_F(OpsTest, LogsCarryJournalPrioritiesUnderSystemd) {
   std::filesystem::rename(root_ + ".away", root_);
 }
 
+TEST_F(OpsTest, StatusShowsRunsAndWhetherEachDeltaChainIsLockedBackToItsKey) {
+  const std::set<std::string> expected =
+      Generate({"--vms", "1", "--runs", "10", "--vdis", "1", "--in-progress"});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  // Root unlocks one file of a delta run: that run, and the deltas after it up to the next key
+  // backup, are no longer protected as a chain.
+  const std::string alias = FirstWith(expected, "20261006T000000Z.alias.vhd");
+  ASSERT_FALSE(alias.empty());
+  ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + alias, false));
+  const ProcessResult r = RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config",
+                                      config_, "--report", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value vm = json::parse(r.out).at("remotes").at(0).at("vms").at(0);
+  EXPECT_EQ(vm.at("timeline").as_string(), "[K Kdd K]ddd [Kd]??");
+  EXPECT_EQ(vm.at("protectedBackups").as_int64(), 7);
+  EXPECT_EQ(vm.at("protectedChains").as_int64(), 4);
+  const json::array& runs = vm.at("runs").as_array();
+  ASSERT_EQ(runs.size(), 12u);
+  EXPECT_EQ(runs[5].at("timestamp").as_string(), "20261006T000000Z");
+  EXPECT_FALSE(runs[5].at("allLocked").as_bool());
+  EXPECT_TRUE(runs[6].at("allLocked").as_bool());
+  EXPECT_FALSE(runs[6].at("chainLocked").as_bool()) << "a delta whose parent is unlocked";
+  EXPECT_THAT(std::string(runs[11].at("note").as_string()), HasSubstr("no metadata json"));
+  const ProcessResult text =
+      RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
+  EXPECT_THAT(text.out, HasSubstr("timeline: [K Kdd K]ddd [Kd]??    7 backups protected, 4 chains"));
+  EXPECT_THAT(text.out, HasSubstr("delta  locked until"));
+  const ProcessResult other = RunProcess({Runfile("reconciler/xo-immutable"), "status",
+                                          "--config", config_, "--vm", "no-such-vm"});
+  EXPECT_THAT(other.out, ::testing::Not(HasSubstr("VM ")));
+}
+
+TEST_F(OpsTest, StatusSaysWhenRunMetadataCannotBeRead) {
+  const std::set<std::string> expected = Generate({"--vms", "1", "--runs", "2", "--vdis", "1"});
+  WriteConfig("7d");
+  // An encrypted remote's metadata is not JSON to us.
+  for (const std::string& p : expected) {
+    if (p.size() > 5 && p.compare(p.size() - 5, 5, ".json") == 0 && p.find("/vdis/") == std::string::npos &&
+        p.rfind("xo-vm-backups/", 0) == 0) {
+      WriteFile(root_ + "/" + p, std::string("\x8f\x02encrypted", 11));
+    }
+  }
+  ASSERT_EQ(Run().exit_code, 0);
+  const ProcessResult text =
+      RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
+  EXPECT_THAT(text.out, HasSubstr("encrypted?"));
+  EXPECT_THAT(text.out, HasSubstr("locked   xo-vm-backups/"));
+}
+
 }  // namespace
 }  // namespace xoi

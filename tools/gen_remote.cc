@@ -135,13 +135,15 @@ class Generator {
     Dir(vm, false);
     for (int r = 0; r < o_.runs; ++r) {
       const std::string dt = Timestamp(r, v % 24);
-      WriteRun(vm, job, vdis, dt, r % 4, /*complete=*/true);
+      // XVA runs are full backups; VHD runs form delta chains with a key backup every 7 runs.
+      WriteRun(vm, job, vdis, dt, r % 4, /*complete=*/true, /*key=*/r % 7 == 1);
     }
     File(vm + "/cache.json.gz", "cache", false);
   }
 
   void WriteRun(const std::string& vm, const std::string& job, const std::vector<std::string>& vdis,
-                const std::string& dt, int kind, bool complete) {
+                const std::string& dt, int kind, bool complete, bool key = false) {
+    std::string differencing;
     if (kind == 0) {
       File(vm + "/" + dt + ".xva", std::string(4096, 'x'), complete);
       File(vm + "/" + dt + ".xva.checksum", "sha256", complete);
@@ -151,14 +153,23 @@ class Generator {
         Dir(folder + "/data", false);
         if (kind == 3) {
           File(folder + "/" + dt + ".vhd", std::string(4096, 'v'), complete);
+          differencing += (differencing.empty() ? "\"" : ",\"") + folder.substr(vm.size() + 1) +
+                          "/" + dt + ".vhd\":" + (key ? "false" : "true");
           continue;
         }
         const std::string name = kind == 1 ? dt : Uuid();
         VhdDirectory(folder + "/data/" + name + ".vhd", complete);
         File(folder + "/" + dt + ".alias.vhd", "data/" + name + ".vhd", complete);
+        differencing += (differencing.empty() ? "\"" : ",\"") + folder.substr(vm.size() + 1) + "/" +
+                        dt + ".alias.vhd\":" + (key ? "false" : "true");
       }
     }
-    if (complete) File(vm + "/" + dt + ".json", "{\"mode\":\"delta\"}", true);
+    // The run's metadata, written last, as XO does: "mode", and for delta runs which disks are
+    // differencing (a run with none is a key backup).
+    const std::string metadata =
+        kind == 0 ? "{\"mode\":\"full\"}"
+                  : "{\"mode\":\"delta\",\"isVhdDifferencing\":{" + differencing + "}}";
+    if (complete) File(vm + "/" + dt + ".json", metadata, true);
   }
 
   void ConfigBackup(int c) {
