@@ -27,7 +27,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxMetadataSize = 16 * 1024 * 1024;
+constexpr size_t kMaxMetadataSize = size_t{16} << 20;
 
 std::string Iso(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());

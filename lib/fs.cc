@@ -162,7 +162,7 @@ void ReleaseLease(int fd) { (void)fcntl(fd, F_SETLEASE, F_UNLCK); }
 absl::Status ListDir(int dirfd, absl::string_view path_for_errors,
                      const std::function<bool(absl::string_view, unsigned char)>& fn) {
   // 64 KiB holds about two thousand entries: one system call for most XO folders.
-  constexpr size_t kBufferSize = 64 * 1024;
+  constexpr size_t kBufferSize = size_t{64} << 10;
   auto buffer = std::make_unique<char[]>(kBufferSize);
   if (lseek(dirfd, 0, SEEK_SET) != 0) return ErrnoError(errno, "rewind", path_for_errors);
   for (;;) {

@@ -22,7 +22,7 @@ namespace xoi {
 namespace {
 
 constexpr absl::string_view kMagic = "xo-immutable-index 2\n";
-constexpr size_t kMaxEntrySize = 64 * 1024;
+constexpr size_t kMaxEntrySize = size_t{64} << 10;
 
 // Paths are bytes: control characters and '%' are percent-escaped so that an entry stays one
 // field per line whatever the file name holds.

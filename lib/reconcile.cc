@@ -32,12 +32,6 @@ namespace {
 constexpr char kLockName[] = ".lock";
 constexpr char kFingerprintName[] = "filesystem";
 
-absl::Duration Elapsed(const struct timespec& start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now) - absl::DurationFromTimespec(start);
-}
-
 // The facts Decide() may ask about one walked item, read from the remote and the index.
 class RemoteFacts : public ItemFacts {
  public:
@@ -219,14 +213,11 @@ void PlanUnseenEntries(int root_fd, const std::string& root, const Index& index,
 
 RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& remote,
                              const RunOptions& options) {
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const Stopwatch stopwatch;
   RemoteReport report;
-  report.id = remote.id;
-  report.root = remote.root;
   std::unique_ptr<RemoteSession> session = OpenRemote(index_path, remote, options.dry_run, &report);
   if (session == nullptr) {
-    report.elapsed = Elapsed(start);
+    report.elapsed = stopwatch.Elapsed();
     return report;
   }
   const int root_fd = session->root.get();
@@ -274,7 +265,7 @@ RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& 
 
   // 5. Execute (unless dry run) and record.
   ExecutePlan(plan, *session, remote, options, &report);
-  report.elapsed = Elapsed(start);
+  report.elapsed = stopwatch.Elapsed();
   return report;
 }
 

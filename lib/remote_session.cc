@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -125,9 +126,23 @@ absl::Status PrepareIndexRoot(const std::string& index_path, bool dry_run) {
   return absl::OkStatus();
 }
 
+Stopwatch::Stopwatch() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  start_ = absl::DurationFromTimespec(now);
+}
+
+absl::Duration Stopwatch::Elapsed() const {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return absl::DurationFromTimespec(now) - start_;
+}
+
 std::unique_ptr<RemoteSession> OpenRemote(const std::string& index_path,
                                           const RemoteConfig& remote, bool dry_run,
                                           RemoteReport* report) {
+  report->id = remote.id;
+  report->root = remote.root;
   const std::string index_dir = absl::StrCat(index_path, "/", remote.id);
   auto unusable = [&](std::string reason) -> std::unique_ptr<RemoteSession> {
     report->state = RemoteState::kUnusable;

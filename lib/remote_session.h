@@ -29,6 +29,16 @@ struct RunOptions {
   AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)
 };
 
+// Measures a run on the monotonic clock (which the wall-clock tests leave alone).
+class Stopwatch {
+ public:
+  Stopwatch();
+  absl::Duration Elapsed() const;
+
+ private:
+  absl::Duration start_;
+};
+
 // A remote that passed steps 1 and 2: locked (unless dry run), usable, index loaded.
 struct RemoteSession {
   Fd lock;
@@ -40,8 +50,8 @@ struct RemoteSession {
 // user, not writable by group or others. FailedPrecondition with the reason otherwise.
 absl::Status PrepareIndexRoot(const std::string& index_path, bool dry_run);
 
-// Steps 1-2. Returns nullptr after setting report->state and the reason when the remote is
-// locked by another run or unusable.
+// Steps 1-2. Names the remote in `report`; returns nullptr after setting report->state and the
+// reason when the remote is locked by another run or unusable.
 std::unique_ptr<RemoteSession> OpenRemote(const std::string& index_path,
                                           const RemoteConfig& remote, bool dry_run,
                                           RemoteReport* report);

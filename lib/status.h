@@ -28,7 +28,7 @@ int ErrnoOf(const absl::Status& status);
 // Returns from the current function with the Status of `expr` when it is not OK.
 #define XOI_RETURN_IF_ERROR(expr)                  \
   do {                                             \
-    const absl::Status xoi_status_ = (expr);       \
+    absl::Status xoi_status_ = (expr);             \
     if (!xoi_status_.ok()) return xoi_status_;     \
   } while (0)
 

@@ -56,21 +56,12 @@ bool ReachedByRun(const GlobSet& globs, const std::string& path, const FileStat&
   return false;
 }
 
-absl::Duration Elapsed(const struct timespec& start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now) - absl::DurationFromTimespec(start);
-}
-
 }  // namespace
 
 RemoteReport SweepRemote(const std::string& index_path, const RemoteConfig& remote,
                          const RunOptions& options) {
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const Stopwatch stopwatch;
   RemoteReport report;
-  report.id = remote.id;
-  report.root = remote.root;
   std::unique_ptr<RemoteSession> session = OpenRemote(index_path, remote, options.dry_run, &report);
   if (session == nullptr) return report;
   auto globs = GlobSet::Compile(remote.paths);
@@ -157,7 +148,7 @@ RemoteReport SweepRemote(const std::string& index_path, const RemoteConfig& remo
     report.lifts_held = options.lifting_suspended;
   }
   ExecutePlan(plan, *session, remote, options, &report);
-  report.elapsed = Elapsed(start);
+  report.elapsed = stopwatch.Elapsed();
   return report;
 }
 

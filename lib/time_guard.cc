@@ -126,7 +126,7 @@ absl::StatusOr<TimeGuard> TimeGuard::Load(const std::string& index_path) {
   } else if (ErrnoOf(record.status()) != ENOENT) {
     return record.status();
   }
-  auto marker = ReadSmallFile(AT_FDCWD, guard.marker_path_.c_str(), 64 * 1024, guard.marker_path_);
+  auto marker = ReadSmallFile(AT_FDCWD, guard.marker_path_.c_str(), size_t{64} << 10, guard.marker_path_);
   if (marker.ok()) {
     guard.marker_ = marker->empty() ? std::string("time shift recorded") : *marker;
   } else if (ErrnoOf(marker.status()) != ENOENT) {
