@@ -213,6 +213,13 @@ ActionResult Executor::Marker(const Action& action) {
   }
   absl::Status written =
       WriteFileAtomic(root_fd_, kMarkerName, action.content, 0644, /*sync=*/true, kMarkerName);
+  if (!written.ok() && ErrnoOf(written) == EACCES) {
+    return Result(Outcome::kFailed,
+                  absl::StrCat(written.message(),
+                               ": the remote root belongs to another user; writing XO's "
+                               "immutability.json there needs CAP_DAC_OVERRIDE (README: "
+                               "\"Installing and scheduling it\")"));
+  }
   if (!written.ok()) return FromStatus(written);
   Fd fresh(openat(root_fd_, kMarkerName, kOpenFlags));
   if (!fresh.valid()) return FromStatus(ErrnoError(errno, "open", kMarkerName));

@@ -49,8 +49,12 @@ absl::Status CheckImmutableSupport(int root_fd, const std::string& root, bool re
   if (read_only) return absl::OkStatus();
   Fd probe(openat(root_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!probe.valid()) {
-    // No O_TMPFILE here (some network filesystems): the read-only checks above have to do.
-    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return absl::OkStatus();
+    // No O_TMPFILE here (some network filesystems), or a root this process may not create files
+    // in (owned by another user, and no CAP_DAC_OVERRIDE): the read-only checks above have to do.
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL || errno == EACCES ||
+        errno == EROFS) {
+      return absl::OkStatus();
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         root, ": cannot create a test inode (", strerror(errno), ")"));
   }

@@ -192,6 +192,30 @@ TEST_F(HardeningTest, RunsWithOnlyTheFourCapabilitiesAndNamesAMissingOne) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
+TEST_F(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilities) {
+  // XO writing over NFS with root squashing: every file and folder belongs to nobody.
+  std::set<std::string> expected = Generate({});
+  ASSERT_EQ(RunProcess({"chown", "-R", "65534:65534", root_}).exit_code, 0);
+  WriteConfig("7d");
+  const std::string bin = Runfile("reconciler/xo-immutable");
+  const std::vector<std::string> least = {
+      "setpriv", "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease", "--",
+      bin, "--config", config_};
+  const ProcessResult r = RunProcess(least);
+  // Everything is locked but immutability.json, which root may not create in nobody's folder
+  // without CAP_DAC_OVERRIDE: said so, by name.
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("needs CAP_DAC_OVERRIDE"));
+  expected.erase("immutability.json");
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  const ProcessResult with_override = RunProcess(
+      {"setpriv",
+       "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease,+dac_override", "--",
+       bin, "--config", config_});
+  EXPECT_EQ(with_override.exit_code, 0) << with_override.out;
+  EXPECT_TRUE(ImmutablePaths(root_).count("immutability.json"));
+}
+
 TEST_F(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
   const std::set<std::string> expected = Generate({});
   ScopedMount small("tmpfs", index_, "mode=0700,nr_inodes=40");

@@ -14,10 +14,17 @@ packages=(
   libbenchmark-dev           # Google Benchmark (bench/)
   pkg-config                 # link flags of Abseil's modules (tools/fuzz.sh)
   e2fsprogs                  # chattr/lsattr: demo and benchmarks show flags with them
+  strace                     # bench/e2e.sh: system-call counts (strace -c -f)
+  time                       # bench/e2e.sh: /usr/bin/time, CPU time and peak RSS
   faketime                   # integration tests move the wall clock past the duration
   util-linux                 # setpriv (least-privilege tests), mount, flock
   libxml2-utils              # xmllint: tests validate the JUnit report against its schema
   clang libclang-rt-14-dev   # libFuzzer targets (tools/fuzz.sh)
+  systemd                    # systemd-analyze: tests verify and score the units
+  man-db                     # man: systemd-analyze verify checks the units' man: pages
+  groff-base                 # groff: tests check the man page for warnings
+  dpkg-dev                   # dpkg-shlibdeps: the .deb's Depends (tools/package-deb.sh)
+  python3                    # tools/install.sh reads the remote roots from the configuration
 )
 
 missing=()
