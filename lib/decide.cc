@@ -23,9 +23,9 @@ std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings
   const absl::CivilDay day = CreationDay(item.stat.birth);
   const bool expired = IsExpired(day, settings.duration, now);
   const absl::Time expires_at = ExpiresAt(day, settings.duration);
-  Action action{ActionKind::kProtect, item.path, item.tree, item.stat, day};
+  // Built only when there is something to do: the steady state copies nothing.
   auto make = [&](ActionKind kind, std::string reason) {
-    action.kind = kind;
+    Action action{kind, item.path, item.tree, item.stat, day};
     action.reason = std::move(reason);
     return action;
   };

@@ -205,6 +205,7 @@ absl::Status Index::Put(absl::CivilDay day, const IndexEntry& entry) {
   XOI_RETURN_IF_ERROR(WriteFileAtomic(day_fd.get(), name, EncodeIndexEntry(entry), 0600,
                                       /*sync=*/false, absl::StrCat(day_path, "/", name)));
   keys_.insert(KeyOf(day, name));
+  dirty_ = true;
   return absl::OkStatus();
 }
 
@@ -214,6 +215,7 @@ absl::Status Index::Remove(absl::CivilDay day, absl::string_view name) {
     return ErrnoError(errno, "remove index entry", absl::StrCat(dir_path_, "/", key));
   }
   keys_.erase(key);
+  dirty_ = true;
   const std::string day_name = FormatDay(day);
   unlinkat(dir_.get(), day_name.c_str(), AT_REMOVEDIR);  // only succeeds once empty
   return absl::OkStatus();
@@ -239,7 +241,9 @@ std::vector<IndexKey> Index::KeysExcept(const absl::flat_hash_set<std::string>& 
 }
 
 absl::Status Index::Sync() {
-  if (dir_.valid() && syncfs(dir_.get()) != 0) return ErrnoError(errno, "syncfs", dir_path_);
+  if (!dirty_ || !dir_.valid()) return absl::OkStatus();
+  if (syncfs(dir_.get()) != 0) return ErrnoError(errno, "syncfs", dir_path_);
+  dirty_ = false;
   return absl::OkStatus();
 }
 

@@ -70,7 +70,8 @@ class Index {
   static std::string Key(absl::CivilDay day, absl::string_view name) { return KeyOf(day, name); }
   size_t size() const { return keys_.size(); }
 
-  // Makes every write so far durable (one syncfs instead of an fsync per entry).
+  // Makes every write so far durable (one syncfs instead of an fsync per entry); nothing to do,
+  // and no system call, when nothing was written.
   absl::Status Sync();
 
   // The folder of this remote's index (<indexPath>/<remoteId>), -1 when it does not exist.
@@ -85,7 +86,8 @@ class Index {
 
   Fd dir_;
   std::string dir_path_;
-  absl::flat_hash_set<std::string> keys_;  // "YYYY-MM-DD/<name>"
+  absl::flat_hash_set<std::string> keys_;
+  bool dirty_ = false;  // written since the last Sync()  // "YYYY-MM-DD/<name>"
 };
 
 }  // namespace xoi

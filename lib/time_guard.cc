@@ -64,11 +64,14 @@ std::optional<ClockRecord> Decode(const std::string& text) {
   return r;
 }
 
-absl::Status WriteIn(const std::string& dir, const char* name, const std::string& content) {
+// The clock record is rewritten every run: atomic (a kill leaves the old or the new one) but not
+// fsync'ed, since losing the last record to a power cut only makes the next check more lenient
+// for one run. The sticky marker is made durable.
+absl::Status WriteIn(const std::string& dir, const char* name, const std::string& content,
+                     bool sync) {
   Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoError(errno, "open", dir);
-  return WriteFileAtomic(fd.get(), name, content, 0600, /*sync=*/true,
-                         absl::StrCat(dir, "/", name));
+  return WriteFileAtomic(fd.get(), name, content, 0600, sync, absl::StrCat(dir, "/", name));
 }
 
 }  // namespace
@@ -147,19 +150,20 @@ absl::Status TimeGuard::Record(const ClockReading& now, const std::string& shift
   if (!shift.empty() && marker_.empty()) {
     XOI_RETURN_IF_ERROR(WriteIn(index_path_, kMarkerName,
                                 absl::StrCat("time shift detected at ", Iso(now.wall), ": ",
-                                             shift, "\n")));
+                                             shift, "\n"),
+                                /*sync=*/true));
   }
   ClockRecord next;
   next.last = now;
   next.highest_wall = record_ ? std::max(record_->highest_wall, now.wall) : now.wall;
-  return WriteIn(index_path_, kRecordName, Encode(next));
+  return WriteIn(index_path_, kRecordName, Encode(next), /*sync=*/false);
 }
 
 absl::Status TimeGuard::Clear(const std::string& index_path, const ClockReading& now) {
   const std::string marker = absl::StrCat(index_path, "/", kMarkerName);
   if (unlink(marker.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "remove", marker);
   ClockRecord fresh{now, now.wall};
-  return WriteIn(index_path, kRecordName, Encode(fresh));
+  return WriteIn(index_path, kRecordName, Encode(fresh), /*sync=*/true);
 }
 
 }  // namespace xoi
