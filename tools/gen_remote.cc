@@ -75,9 +75,20 @@ class Generator {
     rng_ ^= rng_ >> 27;
     return rng_ * 2685821657736338717ull;
   }
+  // XO's run timestamp for the `day`-th day after 2026-10-01, at `hour`: a real calendar date, so
+  // that any number of runs stays parseable.
   static std::string Timestamp(int day, int hour) {
+    static const int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = 2026, month = 9;
+    while (day >= kDaysInMonth[month] + (month == 1 && year % 4 == 0 ? 1 : 0)) {
+      day -= kDaysInMonth[month] + (month == 1 && year % 4 == 0 ? 1 : 0);
+      if (++month == 12) {
+        month = 0;
+        ++year;
+      }
+    }
     char buf[32];
-    snprintf(buf, sizeof(buf), "2026%02d%02dT%02d0000Z", 10 + day / 28, 1 + day % 28, hour);
+    snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d0000Z", year, month + 1, day + 1, hour);
     return buf;
   }
 
