@@ -221,18 +221,12 @@ RemoteReport ReconcileRemote(const std::string& index_path, const RemoteConfig& 
     return report;
   }
   const int root_fd = session->root.get();
-  auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration
-  if (!globs.ok()) {
-    report.state = RemoteState::kUnusable;
-    report.unusable_reason = std::string(globs.status().message());
-    return report;
-  }
 
   // 3-4. Walk and decide, then plan.
   const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
                           options.deep};
   Planner planner(options.jobs, root_fd, remote.root, *session->index, settings, options.now);
-  report.walk = Walk(root_fd, *globs, options.jobs, &planner);
+  report.walk = Walk(root_fd, session->globs, options.jobs, &planner);
   std::vector<Action> plan;
   absl::flat_hash_set<std::string> seen_keys;
   uint64_t protected_items = 0;

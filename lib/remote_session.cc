@@ -186,6 +186,9 @@ std::unique_ptr<RemoteSession> OpenRemote(const std::string& index_path,
   auto index = Index::Open(index_path, remote.id, /*create=*/!dry_run);
   if (!index.ok()) return unusable(absl::StrCat("index: ", index.status().message()));
   session->index = *std::move(index);
+  auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration already
+  if (!globs.ok()) return unusable(std::string(globs.status().message()));
+  session->globs = *std::move(globs);
   return session;
 }
 

@@ -11,6 +11,7 @@
 #include "lib/audit_log.h"
 #include "lib/config.h"
 #include "lib/fd.h"
+#include "lib/glob_set.h"
 #include "lib/index.h"
 #include "lib/plan.h"
 #include "lib/report.h"
@@ -44,6 +45,7 @@ struct RemoteSession {
   Fd lock;
   Fd root;
   std::unique_ptr<Index> index;
+  GlobSet globs;  // the remote's patterns, compiled
 };
 
 // Creates the index folder (0700) unless `dry_run`, and checks it is safe to use: owned by this

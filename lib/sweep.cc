@@ -64,12 +64,10 @@ RemoteReport SweepRemote(const std::string& index_path, const RemoteConfig& remo
   RemoteReport report;
   std::unique_ptr<RemoteSession> session = OpenRemote(index_path, remote, options.dry_run, &report);
   if (session == nullptr) return report;
-  auto globs = GlobSet::Compile(remote.paths);
   auto root_stat = StatFd(session->root.get(), remote.root);
-  if (!globs.ok() || !root_stat.ok()) {
+  if (!root_stat.ok()) {
     report.state = RemoteState::kUnusable;
-    report.unusable_reason =
-        std::string((!globs.ok() ? globs.status() : root_stat.status()).message());
+    report.unusable_reason = std::string(root_stat.status().message());
     return report;
   }
 
@@ -97,7 +95,7 @@ RemoteReport SweepRemote(const std::string& index_path, const RemoteConfig& remo
         auto it = by_identity.find(Identity{m.stat.ino, absl::ToUnixNanos(m.stat.birth)});
         if (it != by_identity.end()) indexed[it->second].found = true;
         if (m.stat.immutable && (m.stat.is_regular() || m.stat.is_dir()) &&
-            !ReachedByRun(*globs, m.path, m.stat)) {
+            !ReachedByRun(session->globs, m.path, m.stat)) {
           unreached.push_back(Locked{m.path, m.stat});
         }
         return true;
