@@ -8,24 +8,21 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "lib/decide.h"
-#include "lib/plan.h"
-#include "lib/walker.h"
-#include "lib/xo_layout.h"
+#include "lib/core/facts.h"
+#include "lib/core/plan.h"
+#include "lib/core/rules.h"
+#include "lib/core/xo_layout.h"
 
 namespace xoi {
 namespace {
 
 absl::Time Utc(int y, int mo, int d, int h = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0),
-                         absl::UTCTimeZone());
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0), absl::UTCTimeZone());
 }
 
 const absl::Time kNow = Utc(2026, 11, 20, 12);
-const absl::Time kFresh =
-    Utc(2026, 11, 19, 10);  // protected until 2026-12-04 with 14d
-const absl::Time kOld =
-    Utc(2026, 10, 1, 10);  // expired since 2026-10-16 with 14d
+const absl::Time kFresh = Utc(2026, 11, 19, 10);  // protected until 2026-12-04 with 14d
+const absl::Time kOld = Utc(2026, 10, 1, 10);     // expired since 2026-10-16 with 14d
 
 // Fixed answers, no I/O; counts calls so that a benchmark can check what a rule
 // asked for.
@@ -62,23 +59,19 @@ Candidate Item(bool tree, bool immutable, absl::Time birth) {
   return c;
 }
 
-const Settings kSettings{absl::Hours(14 * 24), absl::Seconds(10),
-                         absl::Hours(1), false};
+const Settings kSettings{absl::Hours(14 * 24), absl::Seconds(10), absl::Hours(1), false};
 
 // The steady state: immutable, indexed, not expired. Nothing to do, and no fact
 // asked for.
 void BM_DecideSteadyState(benchmark::State& state) {
-  const Candidate item =
-      Item(/*tree=*/state.range(0) != 0, /*immutable=*/true, kFresh);
+  const Candidate item = Item(/*tree=*/state.range(0) != 0, /*immutable=*/true, kFresh);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action =
-        Decide(item, /*indexed=*/true, kSettings, kNow, facts);
+    std::optional<Action> action = Decide(item, /*indexed=*/true, kSettings, kNow, facts);
     benchmark::DoNotOptimize(action);
     if (action) state.SkipWithError("the steady state planned an action");
   }
-  if (facts.calls != 0)
-    state.SkipWithError("the steady state asked for facts (I/O)");
+  if (facts.calls != 0) state.SkipWithError("the steady state asked for facts (I/O)");
   state.SetLabel(state.range(0) ? "tree" : "file");
 }
 BENCHMARK(BM_DecideSteadyState)->Arg(0)->Arg(1);
@@ -86,12 +79,10 @@ BENCHMARK(BM_DecideSteadyState)->Arg(0)->Arg(1);
 // A finished backup seen for the first time: mutable, not indexed, settled, run
 // complete.
 void BM_DecideProtect(benchmark::State& state) {
-  const Candidate item =
-      Item(/*tree=*/state.range(0) != 0, /*immutable=*/false, kFresh);
+  const Candidate item = Item(/*tree=*/state.range(0) != 0, /*immutable=*/false, kFresh);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action =
-        Decide(item, /*indexed=*/false, kSettings, kNow, facts);
+    std::optional<Action> action = Decide(item, /*indexed=*/false, kSettings, kNow, facts);
     if (!action || action->kind != ActionKind::kProtect) {
       state.SkipWithError("expected a protect action");
     }
@@ -106,10 +97,8 @@ void BM_DecideLift(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/false, /*immutable=*/true, kOld);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action =
-        Decide(item, /*indexed=*/true, kSettings, kNow, facts);
-    if (!action || action->kind != ActionKind::kLift)
-      state.SkipWithError("expected a lift");
+    std::optional<Action> action = Decide(item, /*indexed=*/true, kSettings, kNow, facts);
+    if (!action || action->kind != ActionKind::kLift) state.SkipWithError("expected a lift");
     benchmark::DoNotOptimize(action);
   }
 }

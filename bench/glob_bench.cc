@@ -7,14 +7,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "benchmark/benchmark.h"
-#include "lib/glob_set.h"
+#include "lib/core/glob_set.h"
 
 namespace xoi {
 namespace {
 
 const GlobSet& DefaultGlobs() {
-  static const GlobSet* const kGlobs =
-      new GlobSet(*GlobSet::Compile(GlobSet::DefaultPatterns()));
+  static const GlobSet* const kGlobs = new GlobSet(*GlobSet::Compile(GlobSet::DefaultPatterns()));
   return *kGlobs;
 }
 
@@ -96,17 +95,15 @@ void BM_AdvanceVmFolderEntry(benchmark::State& state) {
   GlobSet::State vm_backups = step.next;
   globs.Advance(vm_backups, "4c6e8a1e-0f3b-4d5e-9a7b-1c2d3e4f5a6b", &step);
   const GlobSet::State vm = step.next;
-  const std::vector<std::string> names = {
-      "20261101T010000Z.json", "20261101T010000Z.xva",
-      "20261101T010000Z.xva.checksum", "cache.json.gz", "vdis"};
+  const std::vector<std::string> names = {"20261101T010000Z.json", "20261101T010000Z.xva",
+                                          "20261101T010000Z.xva.checksum", "cache.json.gz", "vdis"};
   for (auto _ : state) {
     for (const std::string& name : names) {
       globs.Advance(vm, name, &step);
       benchmark::DoNotOptimize(step.file_item);
     }
   }
-  state.SetItemsProcessed(state.iterations() *
-                          static_cast<int64_t>(names.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(names.size()));
 }
 BENCHMARK(BM_AdvanceVmFolderEntry);
 
@@ -133,13 +130,13 @@ struct MatchCase {
   const char* name;
 };
 constexpr MatchCase kMatchCases[] = {
-    {"*.json", "20261101T010000Z.json"},            // 0: match, one star
-    {"*.xva.checksum", "20261101T010000Z.xva"},     // 1: miss, suffix
-    {"*", "4c6e8a1e-0f3b-4d5e-9a7b-1c2d3e4f5a6b"},  // 2: match-all
-    {"*.vhd", "20261102T010000Z.alias.vhd"},        // 3: match
+    {"*.json", "20261101T010000Z.json"},                        // 0: match, one star
+    {"*.xva.checksum", "20261101T010000Z.xva"},                 // 1: miss, suffix
+    {"*", "4c6e8a1e-0f3b-4d5e-9a7b-1c2d3e4f5a6b"},              // 2: match-all
+    {"*.vhd", "20261102T010000Z.alias.vhd"},                    // 3: match
     {"*.vhd", "5f4e3d2c-1b0a-4998-8776-655443322110.vhd.tmp"},  // 4: miss after
                                                                 // a partial
-    {"*T*Z.*", "20261101T010000Z.xva.checksum"},  // 5: several stars
+    {"*T*Z.*", "20261101T010000Z.xva.checksum"},                // 5: several stars
 };
 
 void BM_MatchSegment(benchmark::State& state) {
@@ -153,14 +150,12 @@ void BM_MatchSegment(benchmark::State& state) {
 BENCHMARK(BM_MatchSegment)->DenseRange(0, 5);
 
 void BM_IsExcludedName(benchmark::State& state) {
-  const std::vector<std::string> names = {"20261101T010000Z.json", ".tmp",
-                                          "x.lock", "cache.json.gz"};
+  const std::vector<std::string> names = {"20261101T010000Z.json", ".tmp", "x.lock",
+                                          "cache.json.gz"};
   for (auto _ : state) {
-    for (const std::string& name : names)
-      benchmark::DoNotOptimize(GlobSet::IsExcludedName(name));
+    for (const std::string& name : names) benchmark::DoNotOptimize(GlobSet::IsExcludedName(name));
   }
-  state.SetItemsProcessed(state.iterations() *
-                          static_cast<int64_t>(names.size()));
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(names.size()));
 }
 BENCHMARK(BM_IsExcludedName);
 

@@ -4,7 +4,7 @@
 
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "lib/index.h"
+#include "lib/core/index_entry.h"
 
 namespace xoi {
 namespace {
@@ -42,8 +42,7 @@ void BM_DecodeIndexEntry(benchmark::State& state) {
     if (!entry.ok()) state.SkipWithError("decode failed");
     benchmark::DoNotOptimize(entry);
   }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<int64_t>(encoded.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(encoded.size()));
 }
 BENCHMARK(BM_DecodeIndexEntry);
 
@@ -66,8 +65,7 @@ void BM_IndexEntryName(benchmark::State& state) {
     std::string name = IndexEntryName(path);
     benchmark::DoNotOptimize(name);
   }
-  state.SetBytesProcessed(state.iterations() *
-                          static_cast<int64_t>(path.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(path.size()));
 }
 BENCHMARK(BM_IndexEntryName);
 

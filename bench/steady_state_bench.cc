@@ -26,11 +26,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "lib/config.h"
-#include "lib/fs.h"
-#include "lib/glob_set.h"
-#include "lib/reconcile.h"
-#include "lib/report.h"
+#include "lib/core/config.h"
+#include "lib/core/glob_set.h"
+#include "lib/fs/clocks.h"
+#include "lib/fs/file_system.h"
+#include "lib/fs/state_dir.h"
+#include "lib/report/text_report.h"
+#include "lib/run/reconcile.h"
 #include "lib/testing/scratch.h"
 
 namespace xoi {
@@ -58,12 +60,10 @@ std::string GenRemotePath() {
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n > 0) {
-    candidates.push_back(
-        absl::StrCat(std::string(self, static_cast<size_t>(n)),
-                     ".runfiles/xo_immutable/tools/gen_remote"));
+    candidates.push_back(absl::StrCat(std::string(self, static_cast<size_t>(n)),
+                                      ".runfiles/xo_immutable/tools/gen_remote"));
   }
-  candidates.push_back(
-      "tools/gen_remote");  // cwd is the runfiles tree under `bazel run`
+  candidates.push_back("tools/gen_remote");  // cwd is the runfiles tree under `bazel run`
   for (const std::string& c : candidates) {
     if (access(c.c_str(), X_OK) == 0) return c;
   }
@@ -75,14 +75,15 @@ RemoteReport RunOnce(int jobs, bool deep) {
   options.jobs = jobs;
   options.deep = deep;
   options.now = WallClockNow();
-  return ReconcileRemote(fixture->index_path, fixture->remote, options);
+  const StateDir state(RealFileSystem(), fixture->index_path);
+  return ReconcileRemote(RealFileSystem(), state, fixture->remote, options);
 }
 
 bool Converged(const RemoteReport& r) {
   const Counts& c = r.counts;
   return r.state == RemoteState::kDone && c.errors == 0 && c.protected_ == 0 &&
-         c.reprotected == 0 && c.lifted == 0 && c.indexed == 0 &&
-         c.unindexed == 0 && c.waiting == 0;
+         c.reprotected == 0 && c.lifted == 0 && c.indexed == 0 && c.unindexed == 0 &&
+         c.waiting == 0;
 }
 
 // One steady-state run per iteration; range(0) walker threads, range(1) --deep.
@@ -93,17 +94,15 @@ void BM_SteadyState(benchmark::State& state) {
   for (auto _ : state) {
     last = RunOnce(jobs, deep);
     if (!Converged(last)) {
-      state.SkipWithError(
-          "the steady state did something (or failed): not converged");
+      state.SkipWithError("the steady state did something (or failed): not converged");
       break;
     }
   }
   state.counters["items"] = static_cast<double>(last.counts.seen);
   state.counters["dirsListed"] = static_cast<double>(last.walk.dirs_listed);
   state.counters["statx"] = static_cast<double>(last.walk.statx_calls);
-  state.counters["items/s"] =
-      benchmark::Counter(static_cast<double>(last.counts.seen),
-                         benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["items/s"] = benchmark::Counter(static_cast<double>(last.counts.seen),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(deep ? "--deep" : "");
 }
 BENCHMARK(BM_SteadyState)
@@ -118,9 +117,7 @@ BENCHMARK(BM_SteadyState)
 int Child(const std::string& scratch) {
   const std::string gen = GenRemotePath();
   if (gen.empty()) {
-    fprintf(
-        stderr,
-        "steady_state_bench: cannot find tools/gen_remote in the runfiles\n");
+    fprintf(stderr, "steady_state_bench: cannot find tools/gen_remote in the runfiles\n");
     return 1;
   }
   static Fixture f;
@@ -137,8 +134,7 @@ int Child(const std::string& scratch) {
   argv.insert(argv.end(), kShape.begin(), kShape.end());
   const testing::ProcessResult generated = testing::RunProcess(argv);
   if (generated.exit_code != 0) {
-    fprintf(stderr, "steady_state_bench: gen_remote failed: %s\n",
-            generated.err.c_str());
+    fprintf(stderr, "steady_state_bench: gen_remote failed: %s\n", generated.err.c_str());
     return 1;
   }
   const absl::Time start = absl::Now();
@@ -148,10 +144,8 @@ int Child(const std::string& scratch) {
     RunReport report;
     report.started = absl::Now();
     report.remotes.push_back(first);
-    fprintf(
-        stderr,
-        "steady_state_bench: the first run did not protect the remote: %s\n",
-        FormatText(report).c_str());
+    fprintf(stderr, "steady_state_bench: the first run did not protect the remote: %s\n",
+            FormatText(report).c_str());
     return 1;
   }
   fprintf(stderr,
@@ -179,8 +173,7 @@ int main(int argc, char** argv) {
   }
   const char* tmp = getenv("TMPDIR");
   std::string templ =
-      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/var/tmp",
-                   "/xoi-steady-state.XXXXXX");
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/var/tmp", "/xoi-steady-state.XXXXXX");
   if (mkdtemp(templ.data()) == nullptr) {
     perror("steady_state_bench: mkdtemp");
     return 1;
@@ -206,7 +199,6 @@ int main(int argc, char** argv) {
     perror("steady_state_bench: fork");
   }
   const int lifted = xoi::testing::LiftAndRemove(scratch);
-  fprintf(stderr, "steady_state_bench: lifted %d flags and removed %s\n",
-          lifted, scratch.c_str());
+  fprintf(stderr, "steady_state_bench: lifted %d flags and removed %s\n", lifted, scratch.c_str());
   return code;
 }

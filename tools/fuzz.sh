@@ -12,8 +12,7 @@ trap 'rm -rf "$work"' EXIT
 
 absl_libs=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time \
   absl_flat_hash_set absl_flat_hash_map absl_hash absl_synchronization)
-sources=(lib/status.cc lib/duration.cc lib/glob_set.cc lib/config.cc lib/fs.cc lib/expiry.cc
-         lib/index.cc lib/fuzz/fuzz_targets.cc)
+sources=(lib/core/*.cc lib/fuzz/fuzz_targets.cc)
 flags=(-std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 
 failed=0

@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "lib/config.h"
-#include "lib/duration.h"
-#include "lib/glob_set.h"
-#include "lib/index.h"
+#include "lib/core/config.h"
+#include "lib/core/duration.h"
+#include "lib/core/glob_set.h"
+#include "lib/core/index_entry.h"
 
 namespace xoi::fuzz {
 namespace {

@@ -23,7 +23,9 @@ size_t ReplayCorpus(const std::string& target, void (*fn)(const uint8_t*, size_t
 }
 
 TEST(FuzzRegressionTest, ConfigParser) { EXPECT_GE(ReplayCorpus("config", ConfigParser), 3u); }
-TEST(FuzzRegressionTest, DurationParser) { EXPECT_GE(ReplayCorpus("duration", DurationParser), 5u); }
+TEST(FuzzRegressionTest, DurationParser) {
+  EXPECT_GE(ReplayCorpus("duration", DurationParser), 5u);
+}
 TEST(FuzzRegressionTest, GlobCompiler) { EXPECT_GE(ReplayCorpus("glob", GlobCompiler), 2u); }
 TEST(FuzzRegressionTest, IndexEntryDecoder) {
   EXPECT_GE(ReplayCorpus("index_entry", IndexEntryDecoder), 3u);

@@ -82,9 +82,12 @@ std::string ParsePrometheusText(const std::string& text, std::vector<PromSample>
         for (; pos < line.size() && line[pos] != '"'; ++pos) {
           if (line[pos] == '\\') {
             if (++pos >= line.size()) return where + "dangling escape";
-            if (line[pos] == 'n') value += '\n';
-            else if (line[pos] == '\\' || line[pos] == '"') value += line[pos];
-            else return where + "bad escape in a label value";
+            if (line[pos] == 'n')
+              value += '\n';
+            else if (line[pos] == '\\' || line[pos] == '"')
+              value += line[pos];
+            else
+              return where + "bad escape in a label value";
           } else {
             value += line[pos];
           }

@@ -134,8 +134,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   return result;
 }
 
-int StartProcess(const std::vector<std::string>& argv,
-                 const std::vector<std::string>& extra_env) {
+int StartProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
   return StartProcessWith(argv, extra_env, "/dev/null", "/dev/null");
 }
 
@@ -154,8 +153,8 @@ int WaitProcess(int pid) {
 std::string Runfile(const std::string& relative) {
   const char* srcdir = getenv("TEST_SRCDIR");
   const char* workspace = getenv("TEST_WORKSPACE");
-  return std::string(srcdir ? srcdir : ".") + "/" + (workspace ? workspace : "xo_immutable") +
-         "/" + relative;
+  return std::string(srcdir ? srcdir : ".") + "/" + (workspace ? workspace : "xo_immutable") + "/" +
+         relative;
 }
 
 std::string ReadFile(const std::string& path) {

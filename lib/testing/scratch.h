@@ -41,12 +41,12 @@ bool HaveRootPowers();
 
 // Call at the start of a test needing root powers: in CI (CI set) a missing power fails the test,
 // elsewhere the test is skipped with a message.
-#define XOI_REQUIRE_ROOT()                                                             \
-  do {                                                                                 \
-    if (!::xoi::testing::HaveRootPowers()) {                                           \
-      if (getenv("CI") != nullptr) FAIL() << "CI must run this test as root";          \
-      GTEST_SKIP() << "needs root (CAP_LINUX_IMMUTABLE): run as root, as CI does";     \
-    }                                                                                  \
+#define XOI_REQUIRE_ROOT()                                                         \
+  do {                                                                             \
+    if (!::xoi::testing::HaveRootPowers()) {                                       \
+      if (getenv("CI") != nullptr) FAIL() << "CI must run this test as root";      \
+      GTEST_SKIP() << "needs root (CAP_LINUX_IMMUTABLE): run as root, as CI does"; \
+    }                                                                              \
   } while (0)
 
 struct ProcessResult {

@@ -1,0 +1,101 @@
+// A plan: what one run will do to one remote, and why. Plans are data: the rules (rules.h) make
+// them, the dry run prints them, the executor (lib/fs/executor.h) carries out exactly their
+// entries, and the reports list each entry beside its outcome.
+#ifndef XOI_LIB_CORE_PLAN_H_
+#define XOI_LIB_CORE_PLAN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "lib/core/facts.h"
+
+namespace xoi {
+
+enum class ActionKind {
+  kProtect,       // set the flag on a finished item (a tree: every member, then the directory)
+  kReprotect,     // an indexed item was made mutable before expiry: set it again at once (drift)
+  kLift,          // clear the flag of an expired item (a tree: every member, then the directory)
+  kIndex,         // immutable but not in the index: record it
+  kUnindex,       // an index entry with nothing left to lift: remove it
+  kWriteMarker,   // (re)write immutability.json at the remote root and lock it
+  kRemoveMarker,  // unlock and remove immutability.json (duration 0, everything lifted)
+  kWait,          // not finished yet: nothing done, reported with the reason
+  kRefuse,        // never touched: wrong type, hard links, ... reported as a warning
+};
+
+absl::string_view ActionKindName(ActionKind kind);
+
+// True for kinds the executor acts on (everything but kWait and kRefuse).
+bool IsEffect(ActionKind kind);
+
+struct Action {
+  ActionKind kind;
+  std::string path;  // remote-relative
+  bool tree = false;
+  // The inode decided on; the executor refuses to act on another one. Zero ino: not known (an
+  // index entry without identity, or a file that does not exist yet).
+  FileStat stat;
+  absl::CivilDay day;      // index folder of the item (creation day)
+  bool indexed = true;     // false for the remote's own metadata files, which the index ignores
+  std::string index_name;  // entry name for kIndex/kUnindex/kLift of unwalked entries
+  std::string reason;
+  std::string content;  // kWriteMarker: the new immutability.json
+  // kRemoveMarker: carried out only when every lift before it in the plan took effect (XO must not
+  // be told the remote is mutable while something is still locked); otherwise skipped.
+  bool requires_all_lifts = false;
+};
+
+// What came of one entry of a plan.
+enum class Outcome {
+  kDone,      // the action took effect
+  kWaiting,   // not done: the item is open for writing (a read lease could not be taken)
+  kRefused,   // not done: the path changed since the decision (another inode, a symlink, ...)
+  kVanished,  // not done: the item is gone
+  kFailed,    // not done, or partly: an error (with the errno text)
+  kSkipped,   // not done: its precondition in the plan did not hold (requires_all_lifts)
+};
+
+absl::string_view OutcomeName(Outcome outcome);
+
+struct ActionResult {
+  Outcome outcome = Outcome::kDone;
+  std::string detail;          // what went wrong, with the path
+  uint64_t flags_changed = 0;  // inodes whose flag this action changed
+};
+
+// Something a run noticed that needs a person's eye but is no action of its own. Typed, so that
+// reports classify warnings by what they are, never by their text.
+enum class WarningKind {
+  kIndexEntryUnreadable,     // an index entry could not be read or decoded: kept
+  kIndexEntryOutsideRemote,  // an index entry names a path outside this remote: kept
+  kIndexedUnreachable,       // indexed and locked, but no glob reaches it any more
+  kIndexedMissing,           // the indexed item is gone from its path (moved, or deleted by root)
+  kIndexedReplaced,          // the indexed path now holds another inode
+  kLockedUnknown,            // sweep: locked, out of the globs' reach, unknown to the index
+  kLockedMoved,              // sweep: a locked item moved out of the globs' reach, not expired yet
+};
+
+absl::string_view WarningKindName(WarningKind kind);
+
+// True for warnings that mean the index and the flags disagree (the `index-agrees` check).
+bool IsIndexDisagreement(WarningKind kind);
+
+struct Warning {
+  WarningKind kind;
+  std::string path;  // remote-relative, or empty for the remote as a whole
+  std::string message;
+};
+
+// Everything the rules decided for one remote.
+struct Plan {
+  std::vector<Action> actions;
+  std::vector<Warning> warnings;
+  std::string lifts_held;  // non-empty: a guard turned every lift into a wait, and why
+};
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_CORE_PLAN_H_

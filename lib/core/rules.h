@@ -1,0 +1,146 @@
+// The rules: every decision the program makes about a remote, as functions from facts to plan
+// entries. Every reason the program ever has to clear a flag is in rules.cc.
+//
+//   Decide()           one item the walk found
+//   DecideUnreached()  an index entry the walk did not reach
+//   PlanRemoteFiles()  the remote's own files: immutability.json, XO's
+//   encryption.json/metadata.json PlanSweep()        locked inodes no glob reaches any more
+//   (`xo-immutable sweep`)
+//
+// (The guards that hold lifts back, the mass-lift guard and the time-shift policy, are in
+// guards.h.)
+//
+// No system call, no clock read, no file read: facts that cost I/O are asked for through the
+// *Facts interfaces, and only when a rule needs them, so that the steady state (an immutable,
+// indexed, unexpired item) costs none. lib/run implements them on a real remote; the tests with
+// tables of fixed answers.
+#ifndef XOI_LIB_CORE_RULES_H_
+#define XOI_LIB_CORE_RULES_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/core/facts.h"
+#include "lib/core/glob_set.h"
+#include "lib/core/index_entry.h"
+#include "lib/core/plan.h"
+#include "lib/core/xo_layout.h"
+
+namespace xoi {
+
+struct Settings {
+  absl::Duration duration;  // zero: lift everything, protect nothing
+  absl::Duration settle;
+  absl::Duration orphan_grace;
+  // Also verify every member of protected trees (steady state otherwise reads only the
+  // directory's own flag), for operators who suspect tampering by root.
+  bool deep = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One item.
+
+// What changed last in a still-mutable item: for a file its ctime; for a tree the newest ctime of
+// the directory and of its members that are not immutable yet (our own flag changes touch ctime
+// too, so immutable members are left out).
+struct ChangeFacts {
+  absl::Time newest_change;
+  std::string refusal;  // non-empty: a member that can never be locked (hard link, FIFO, ...)
+  uint64_t mutable_members = 0;  // trees: members without the flag
+};
+
+// Facts about one walked item that cost I/O, computed on demand.
+class ItemFacts {
+ public:
+  virtual ~ItemFacts() = default;
+  // The item's index entry (at its creation day) records this same inode and birth time.
+  virtual bool IndexedSameIdentity() = 0;
+  virtual ChangeFacts Changes() = 0;
+  virtual RunCheck Run() = 0;
+};
+
+// Decides for `item`, found by the walk, whose index entry (creation day, path hash) exists when
+// `indexed`. Returns nullopt when nothing is to be done or reported.
+std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings& settings,
+                             absl::Time now, ItemFacts& facts);
+
+// ---------------------------------------------------------------------------------------------
+// An index entry the walk did not reach: the item vanished, was moved out of the globs' reach,
+// was replaced by another inode, or the globs changed.
+
+class UnreachedFacts {
+ public:
+  virtual ~UnreachedFacts() = default;
+  // The entry's content.
+  virtual absl::StatusOr<IndexEntry> Entry() = 0;
+  // What `relative` (below the remote root, never through a symlink or a mount) holds now;
+  // nullopt when it is gone or cannot be examined.
+  virtual std::optional<FileStat> StatBeneath(const std::string& relative) = 0;
+};
+
+// Adds to `plan` what to do about the entry at `key` of the remote whose root is `root`: lift it
+// (expired, and the path still holds the indexed inode, locked), drop it (expired and already
+// mutable), or warn (kept). Never lifts an inode other than the indexed one.
+void DecideUnreached(const IndexKey& key, const std::string& root, const Settings& settings,
+                     absl::Time now, UnreachedFacts& facts, Plan* plan);
+
+// ---------------------------------------------------------------------------------------------
+// The remote's own files at its root.
+
+class RemoteFileFacts {
+ public:
+  virtual ~RemoteFileFacts() = default;
+  // The root file `name` (kMarkerName or one of kXoRootFiles); nullopt when missing.
+  virtual std::optional<FileStat> Stat(const char* name) = 0;
+  // XO has initialised the remote: its root holds an `xo-*` folder or one of kXoRootFiles.
+  virtual bool Initialised() = 0;
+  // immutability.json's content; nullopt when it cannot be read.
+  virtual std::optional<std::string> MarkerContent() = 0;
+};
+
+// XO's content of immutability.json: {"since":<ms>,"immutable":true,"duration":<ms>}.
+std::string MarkerContent(absl::Time since, absl::Duration duration);
+
+// Adds to `plan` what to do with immutability.json and XO's root files. Nothing is written into a
+// root XO has not initialised yet: XO refuses to create an encrypted remote in a folder that holds
+// anything. With duration 0, the marker's removal waits until every lift of the plan took effect.
+void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& facts, Plan* plan);
+
+// ---------------------------------------------------------------------------------------------
+// The sweep: a writer can rename the mutable parent folder of a locked file out of the globs'
+// reach, where the regular run never sees it again.
+
+// An index entry, and whether the sweep's walk found its inode anywhere in the remote.
+struct SweptEntry {
+  IndexKey key;
+  IndexEntry entry;
+  bool found = false;
+};
+
+// A locked inode the regular run cannot reach.
+struct LockedInode {
+  std::string path;  // remote-relative
+  FileStat stat;
+};
+
+struct SweepFacts {
+  std::vector<SweptEntry> indexed;     // entries with an identity
+  std::vector<Warning> unreadable;     // entries that could not be read
+  std::vector<LockedInode> unreached;  // sorted by path
+};
+
+// True when the regular run reaches `path` (remote-relative) holding an inode like `st`: a file
+// item, a tree item, a member of one, or one of the remote's own files.
+bool ReachedByRun(const GlobSet& globs, const std::string& path, const FileStat& st);
+
+// Adds to `plan`: lift what the index knows (same inode and birth time) once expired; warn about
+// what it does not know (never lifted) and what has not expired yet; drop entries whose inode
+// exists nowhere in the remote once expired.
+void PlanSweep(const SweepFacts& facts, const Settings& settings, absl::Time now, Plan* plan);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_CORE_RULES_H_

@@ -1,0 +1,35 @@
+// Can this remote be protected? The capabilities the program needs, the filesystem's support for
+// the immutable attribute, and whether the root is still the filesystem seen before (a remote
+// whose disk is not mounted shows an empty folder of the parent filesystem instead).
+#ifndef XOI_LIB_FS_PROBES_H_
+#define XOI_LIB_FS_PROBES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lib/fs/file_system.h"
+
+namespace xoi {
+
+// The capabilities missing from the effective set, by name ("CAP_LINUX_IMMUTABLE", ...): the
+// program needs CAP_LINUX_IMMUTABLE (set and clear the flag), CAP_FOWNER (on files it does not
+// own), CAP_DAC_READ_SEARCH (read every folder and file) and CAP_LEASE (check for writers).
+std::vector<std::string> MissingCapabilities();
+
+// Checks that the filesystem of the directory `root_fd` supports the immutable attribute and
+// reports it through statx. Unless `read_only`, also sets and clears the flag on an unnamed
+// O_TMPFILE inode, which vanishes by itself if the program is killed (XO's start-up test leaves a
+// named file behind instead). FailedPrecondition with the reason when it does not.
+absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,
+                                   bool read_only);
+
+// A short, stable fingerprint of the filesystem holding `root_fd` ("ext4:0x1234abcd:..."). It
+// stays the same across reboots; it changes when another filesystem is (or is not) mounted there.
+absl::StatusOr<std::string> FilesystemFingerprint(FileSystem& fs, int root_fd,
+                                                  const std::string& root);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_FS_PROBES_H_

@@ -1,0 +1,240 @@
+#include "lib/fs/walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "lib/core/status.h"
+
+namespace xoi {
+namespace {
+
+// Trees deeper than this are refused: XO's VHD directories are three levels deep, and a hostile
+// tree must not exhaust descriptors or stack.
+constexpr int kMaxTreeDepth = 32;
+
+std::string Join(absl::string_view dir, absl::string_view name) {
+  return dir.empty() ? std::string(name) : absl::StrCat(dir, "/", name);
+}
+
+struct Task {
+  std::string path;
+  GlobSet::State state;
+};
+
+// The shared work stack and the termination rule: the walk is over when the stack is empty and no
+// worker is still listing a directory (which could push more).
+class WorkStack {
+ public:
+  void Push(Task task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+  // Blocks until a task is available (returns true) or the walk is over (returns false).
+  bool Pop(Task* task) {
+    std::unique_lock<std::mutex> lock(mu_);
+    --busy_;
+    if (tasks_.empty() && busy_ == 0) cv_.notify_all();
+    cv_.wait(lock, [&] { return !tasks_.empty() || busy_ == 0; });
+    if (tasks_.empty()) return false;
+    *task = std::move(tasks_.back());
+    tasks_.pop_back();
+    ++busy_;
+    return true;
+  }
+  void SetWorkers(int n) { busy_ = n; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Task> tasks_;
+  int busy_ = 0;
+};
+
+class Walker {
+ public:
+  Walker(FileSystem& fs, int root_fd, const GlobSet& globs, WalkVisitor* visitor, uint64_t root_dev)
+      : fs_(fs), root_fd_(root_fd), globs_(globs), visitor_(visitor), root_dev_(root_dev) {}
+
+  WalkStats Run(int jobs) {
+    stack_.Push(Task{"", globs_.Start()});
+    stack_.SetWorkers(jobs);
+    std::vector<WalkStats> stats(static_cast<size_t>(jobs));
+    std::vector<std::thread> threads;
+    for (int w = 1; w < jobs; ++w) threads.emplace_back([&, w] { Work(w, &stats[w]); });
+    Work(0, &stats[0]);
+    for (auto& t : threads) t.join();
+    WalkStats total;
+    for (const WalkStats& s : stats) {
+      total.dirs_listed += s.dirs_listed;
+      total.literal_lookups += s.literal_lookups;
+      total.statx_calls += s.statx_calls;
+    }
+    return total;
+  }
+
+ private:
+  void Work(int worker, WalkStats* stats) {
+    Task task;
+    std::vector<std::string> literals;
+    GlobSet::Step step;
+    while (stack_.Pop(&task)) {
+      auto dir = fs_.OpenBeneath(root_fd_, task.path, O_RDONLY | O_DIRECTORY);
+      if (!dir.ok()) {
+        ReportOpenFailure(worker, task.path, dir.status());
+        continue;
+      }
+      const int dir_fd = dir->get();
+      if (globs_.LiteralChildren(task.state, &literals)) {
+        for (const std::string& name : literals) {
+          ++stats->literal_lookups;
+          Visit(worker, stats, dir_fd, task, name, DT_UNKNOWN, &step);
+        }
+        continue;
+      }
+      ++stats->dirs_listed;
+      const absl::Status listed =
+          fs_.ListDir(dir_fd, task.path, [&](absl::string_view name, unsigned char type) {
+            Visit(worker, stats, dir_fd, task, name, type, &step);
+            return true;
+          });
+      if (!listed.ok() && ErrnoOf(listed) != ENOENT) visitor_->OnError(worker, task.path, listed);
+    }
+  }
+
+  void ReportOpenFailure(int worker, const std::string& path, const absl::Status& status) {
+    switch (ErrnoOf(status)) {
+      case ENOENT:
+        return;  // deleted while we walked: XO removing an old backup
+      case ELOOP:
+        visitor_->OnRefused(worker, path, "symlink, not followed");
+        return;
+      case EXDEV:
+        visitor_->OnRefused(worker, path, "another filesystem is mounted here, not descended");
+        return;
+      case ENOTDIR:
+        return;  // replaced by a file since it was listed
+      default:
+        visitor_->OnError(worker, path, status);
+    }
+  }
+
+  // Examines one directory entry: pruned by name first, statx only when it may be an item.
+  void Visit(int worker, WalkStats* stats, int dir_fd, const Task& task, absl::string_view name,
+             unsigned char type, GlobSet::Step* step) {
+    globs_.Advance(task.state, name, step);
+    const bool may_be_item = step->file_item || step->tree_item;
+    if (!may_be_item && !step->descend()) return;
+    const std::string path = Join(task.path, name);
+    if (!may_be_item && type == DT_DIR) {  // only leads to items: getdents' type is enough
+      stack_.Push(Task{path, step->next});
+      return;
+    }
+    if (!may_be_item && type != DT_UNKNOWN && type != DT_LNK) return;
+    ++stats->statx_calls;
+    const std::string name_z(name);
+    auto st = fs_.StatAt(dir_fd, name_z.c_str(), path);
+    if (!st.ok()) {
+      if (ErrnoOf(st.status()) != ENOENT) visitor_->OnError(worker, path, st.status());
+      return;
+    }
+    if (st->is_symlink()) {
+      visitor_->OnRefused(worker, path, "symlink, not followed");
+      return;
+    }
+    if (st->dev != root_dev_) {
+      visitor_->OnRefused(worker, path, "on another filesystem, not followed");
+      return;
+    }
+    if (st->is_dir() && step->tree_item) {
+      visitor_->OnItem(worker, Candidate{path, *st, /*tree=*/true});
+      return;
+    }
+    if (st->is_dir() && step->descend()) {
+      stack_.Push(Task{path, step->next});
+      return;
+    }
+    if (st->is_regular() && step->file_item) {
+      visitor_->OnItem(worker, Candidate{path, *st, /*tree=*/false});
+      return;
+    }
+    if (may_be_item) {
+      visitor_->OnRefused(worker, path,
+                          absl::StrCat(FileTypeName(st->mode), " where a backup ",
+                                       step->tree_item ? "directory" : "file", " is expected"));
+    }
+  }
+
+  FileSystem& fs_;
+  const int root_fd_;
+  const GlobSet& globs_;
+  WalkVisitor* const visitor_;
+  const uint64_t root_dev_;
+  WorkStack stack_;
+};
+
+absl::Status WalkTreeAt(
+    FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev, int depth,
+    const std::function<bool(const Member&)>& fn,
+    const std::function<void(const std::string&, const absl::Status&)>& on_error, bool* stopped) {
+  if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
+  std::vector<std::string> names;
+  XOI_RETURN_IF_ERROR(fs.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char) {
+    names.emplace_back(name);
+    return true;
+  }));
+  for (const std::string& name : names) {
+    if (*stopped) return absl::OkStatus();
+    const std::string member_path = Join(path, name);
+    auto st = fs.StatAt(dir_fd, name.c_str(), member_path);
+    if (!st.ok()) {
+      if (ErrnoOf(st.status()) != ENOENT) on_error(member_path, st.status());
+      continue;
+    }
+    if (st->is_dir() && st->dev == dev) {
+      auto sub = fs.OpenAt(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY, member_path);
+      if (!sub.ok()) {
+        if (ErrnoOf(sub.status()) != ENOENT) on_error(member_path, sub.status());
+        continue;
+      }
+      auto again = fs.StatFd(sub->get(), member_path);
+      if (!again.ok() || !again->SameIdentity(*st)) continue;  // swapped since the statx
+      absl::Status walked =
+          WalkTreeAt(fs, sub->get(), member_path, dev, depth + 1, fn, on_error, stopped);
+      if (!walked.ok()) on_error(member_path, walked);
+    }
+    if (*stopped) return absl::OkStatus();
+    if (!fn(Member{dir_fd, name.c_str(), member_path, *st})) *stopped = true;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, WalkVisitor* visitor) {
+  auto root = fs.StatFd(root_fd, "(remote root)");
+  if (!root.ok()) {
+    visitor->OnError(0, "", root.status());
+    return WalkStats{};
+  }
+  Walker walker(fs, root_fd, globs, visitor, root->dev);
+  return walker.Run(jobs < 1 ? 1 : jobs);
+}
+
+absl::Status WalkTree(
+    FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
+    const std::function<bool(const Member&)>& fn,
+    const std::function<void(const std::string&, const absl::Status&)>& on_error) {
+  bool stopped = false;
+  return WalkTreeAt(fs, dir_fd, path, dev, 0, fn, on_error, &stopped);
+}
+
+}  // namespace xoi

@@ -1,0 +1,56 @@
+// Parallel, pruned traversal of a remote with a GlobSet, and the walk of one tree item's members.
+//
+// The walker knows nothing about protection: it reports the items the glob set matches, with their
+// statx, and names it refuses to follow. It never follows a symlink, never leaves the remote's
+// filesystem, never lists a directory below which no pattern can match, and looks up literal
+// segments (`vdis`, `data`) directly instead of listing their parent. Directories are shared out to
+// `jobs` worker threads at directory granularity (a shared LIFO stack: depth-first, so memory stays
+// proportional to the width of the walk, not the size of the remote).
+#ifndef XOI_LIB_FS_WALKER_H_
+#define XOI_LIB_FS_WALKER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "lib/core/facts.h"
+#include "lib/core/glob_set.h"
+#include "lib/fs/file_system.h"
+
+namespace xoi {
+
+// Receives what the walk finds. Called concurrently from the worker threads; `worker` (0..jobs-1)
+// lets an implementation keep per-worker state without locks.
+class WalkVisitor {
+ public:
+  virtual ~WalkVisitor() = default;
+  virtual void OnItem(int worker, Candidate candidate) = 0;
+  // A matched name that is not followed or not an item: symlink, FIFO, mount point, wrong type.
+  virtual void OnRefused(int worker, const std::string& path, const std::string& reason) = 0;
+  // A directory that could not be listed, a name that could not be examined (not ENOENT).
+  virtual void OnError(int worker, const std::string& path, const absl::Status& status) = 0;
+};
+
+// Walks the directory `root_fd` (the remote root) with `jobs` threads (at least 1), through `fs`.
+WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, WalkVisitor* visitor);
+
+// One member of a tree item, as WalkTree reports it.
+struct Member {
+  int parent_fd;     // the directory holding it, open for the duration of the call
+  const char* name;  // its name in parent_fd
+  std::string path;  // relative to the remote root
+  const FileStat& stat;
+};
+
+// Visits every member below the open directory `dir_fd` (whose remote-relative path is `path`),
+// children before the directory that holds them, never following a symlink or leaving `dev`.
+// `fn` returns false to stop the walk. Errors on single members go to `on_error` and the walk goes
+// on; vanished members are skipped. Returns an error only for `dir_fd` itself.
+absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
+                      const std::function<bool(const Member&)>& fn,
+                      const std::function<void(const std::string&, const absl::Status&)>& on_error);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_FS_WALKER_H_

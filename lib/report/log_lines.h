@@ -1,0 +1,30 @@
+// The log: one line per change a real run made, one per problem, and a summary line per remote,
+// each with its syslog priority. Under systemd (JOURNAL_STREAM set) the priority is written as the
+// journal's "<N>" prefix, so that `journalctl -p warning` finds the problems.
+#ifndef XOI_LIB_REPORT_LOG_LINES_H_
+#define XOI_LIB_REPORT_LOG_LINES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "lib/report/run_report.h"
+
+namespace xoi {
+
+enum class Priority { kErr = 3, kWarning = 4, kNotice = 5, kInfo = 6 };
+
+struct LogLine {
+  Priority priority;
+  std::string text;
+};
+
+// The lines for one remote of a run (`dry_run`: nothing was changed).
+std::vector<LogLine> LogLines(const RemoteReport& remote, bool dry_run);
+
+// `line` as written to stderr: with the journal's priority prefix when `journal`, and a newline.
+std::string FormatLogLine(const LogLine& line, bool journal);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_REPORT_LOG_LINES_H_

@@ -1,0 +1,184 @@
+// The report formats CI servers and monitoring read: JUnit XML validated against the JUnit schema
+// (xmllint), Prometheus text validated by a strict parser of the format, JSON by Boost.JSON.
+#include <boost/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lib/report/compliance.h"
+#include "lib/report/json_report.h"
+#include "lib/report/junit.h"
+#include "lib/report/metrics.h"
+#include "lib/report/run_report.h"
+#include "lib/testing/prometheus_text.h"
+#include "lib/testing/scratch.h"
+
+namespace xoi {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::xoi::testing::ParsePrometheusText;
+using ::xoi::testing::PromSample;
+using ::xoi::testing::PromValue;
+
+const absl::Time kNow = absl::FromUnixSeconds(1795800000);
+
+ActionRecord Record(ActionKind kind, std::string path) {
+  ActionRecord a{kind, std::move(path)};
+  a.reason = "because";
+  return a;
+}
+
+// Three remotes: one with every check failing (and odd names), one unusable, one locked.
+RunReport SampleReport() {
+  RunReport report;
+  report.command = "verify";
+  report.dry_run = true;
+  report.started = kNow;
+  RemoteReport bad;
+  bad.id = "r1";
+  bad.root = "/srv/r1";
+  bad.counts.seen = 120;
+  bad.counts.protected_ = 60;
+  bad.counts.waiting = 2;
+  for (int i = 0; i < 60; ++i) {
+    bad.actions.push_back(
+        Record(ActionKind::kProtect, absl::StrCat("xo-vm-backups/v/", i, ".xva")));
+  }
+  bad.actions.push_back(Record(ActionKind::kProtect, "xo-vm-backups/v/!<&\"'>\n\x01\xff.xva"));
+  ActionRecord old = Record(ActionKind::kLift, "xo-vm-backups/v/old.xva");
+  old.immutable = true;
+  old.expires_at = kNow - absl::Hours(30);
+  bad.actions.push_back(old);
+  ActionRecord recent = Record(ActionKind::kLift, "xo-vm-backups/v/recent.xva");
+  recent.immutable = true;
+  recent.expires_at = kNow - absl::Hours(2);  // within the day of tolerance
+  bad.actions.push_back(recent);
+  bad.actions.push_back(Record(ActionKind::kIndex, "xo-vm-backups/v/daemon.json"));
+  bad.actions.push_back(Record(ActionKind::kWriteMarker, "immutability.json"));
+  report.remotes.push_back(bad);
+  RemoteReport unusable;
+  unusable.id = "r2";
+  unusable.state = RemoteState::kUnusable;
+  unusable.unusable_reason = "root missing or unreadable: open /srv/r2: No such file";
+  report.remotes.push_back(unusable);
+  RemoteReport locked;
+  locked.id = "r3";
+  locked.state = RemoteState::kLocked;
+  locked.unusable_reason = "another xo-immutable run holds /var/lib/x/r3/.lock";
+  report.remotes.push_back(locked);
+  return report;
+}
+
+TEST(ComplianceTest, EachCheckFindsItsOffenders) {
+  const RunReport report = SampleReport();
+  const std::vector<CheckResult> checks = ComplianceChecks(report.remotes[0], kNow);
+  ASSERT_EQ(checks.size(), 4u);
+  EXPECT_EQ(checks[0].id, "finished-locked");
+  EXPECT_EQ(checks[0].offenders.size(), 61u);
+  EXPECT_EQ(checks[1].id, "expired-unlocked");
+  EXPECT_EQ(checks[1].offenders, std::vector<std::string>{"xo-vm-backups/v/old.xva"});
+  EXPECT_EQ(checks[2].id, "index-agrees");
+  EXPECT_EQ(checks[2].offenders, std::vector<std::string>{"xo-vm-backups/v/daemon.json"});
+  EXPECT_EQ(checks[3].id, "immutability-json");
+  EXPECT_EQ(checks[3].offenders, std::vector<std::string>{"immutability.json"});
+  EXPECT_EQ(report.ExitCode(), kExitUnusable);
+}
+
+TEST(ComplianceTest, DoneActionsOfARealRunAreNotOffenders) {
+  RemoteReport r;
+  r.id = "r";
+  ActionRecord done = Record(ActionKind::kProtect, "a.xva");
+  done.executed = true;
+  r.actions.push_back(done);
+  ActionRecord writer = Record(ActionKind::kProtect, "b.xva");
+  writer.executed = true;
+  writer.outcome = Outcome::kWaiting;  // open for writing: not finished
+  r.actions.push_back(writer);
+  ActionRecord failed = Record(ActionKind::kProtect, "c.xva");
+  failed.executed = true;
+  failed.outcome = Outcome::kFailed;
+  r.actions.push_back(failed);
+  const std::vector<CheckResult> checks = ComplianceChecks(r, kNow);
+  EXPECT_EQ(checks[0].offenders, std::vector<std::string>{"c.xva"});
+}
+
+TEST(JunitTest, ValidatesAgainstTheJunitSchema) {
+  testing::ScratchDir dir;
+  const std::string xml = dir.path() + "/report.xml";
+  testing::WriteFile(xml, FormatJunit(SampleReport(), "verify"));
+  const testing::ProcessResult lint = testing::RunProcess(
+      {"xmllint", "--noout", "--schema", testing::Runfile("testdata/junit.xsd"), xml});
+  EXPECT_EQ(lint.exit_code, 0) << lint.err << testing::ReadFile(xml);
+}
+
+TEST(JunitTest, OneSuitePerRemoteOneCasePerCheckFailuresCapped) {
+  const std::string xml = FormatJunit(SampleReport(), "verify");
+  EXPECT_THAT(xml, HasSubstr("<testsuite name=\"verify r1\" tests=\"4\" failures=\"4\""));
+  EXPECT_THAT(xml, HasSubstr("61 offending items (finished-locked)"));
+  EXPECT_THAT(xml, HasSubstr("... and 11 more"));  // 61 offenders, 50 listed
+  // C-escaped for the text (quotes get a backslash), then XML-escaped.
+  EXPECT_THAT(xml, HasSubstr("v/!&lt;&amp;\\&quot;\\&apos;&gt;\\n\\x01\\xff.xva"));
+  EXPECT_THAT(xml, ::testing::Not(HasSubstr("\x01")));
+  EXPECT_THAT(xml,
+              HasSubstr("<testsuite name=\"verify r2\" tests=\"1\" failures=\"0\" errors=\"1\""));
+  EXPECT_THAT(xml,
+              HasSubstr("<testsuite name=\"verify r3\" tests=\"1\" failures=\"0\" errors=\"0\" "
+                        "skipped=\"1\""));
+}
+
+TEST(MetricsTest, IsValidPrometheusTextWithTheRightValues) {
+  RunReport report = SampleReport();
+  report.time_shift = "the wall clock moved";
+  report.remotes[0].lifts_held = "time shift";
+  report.remotes[0].elapsed = absl::Milliseconds(1500);
+  const std::string text = FormatMetrics(report, {{"r1", kNow - absl::Hours(1)}});
+  std::vector<PromSample> samples;
+  ASSERT_EQ(ParsePrometheusText(text, &samples), "") << text;
+  EXPECT_EQ(PromValue(samples, "xo_immutable_items", {{"remote", "r1"}, {"state", "protected"}}),
+            60);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_items", {{"remote", "r1"}, {"state", "waiting"}}), 2);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_remote_usable", {{"remote", "r1"}}), 1);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_remote_usable", {{"remote", "r2"}}), 0);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_lifts_held", {{"remote", "r1"}}), 1);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_time_shift"), 1);
+  EXPECT_DOUBLE_EQ(PromValue(samples, "xo_immutable_run_duration_seconds", {{"remote", "r1"}}),
+                   1.5);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_last_success_timestamp_seconds", {{"remote", "r1"}}),
+            absl::ToUnixSeconds(kNow) - 3600);
+  EXPECT_EQ(PromValue(samples, "xo_immutable_last_success_timestamp_seconds", {{"remote", "r2"}}),
+            -1);
+}
+
+TEST(MetricsTest, TheParserRejectsWhatPrometheusRejects) {
+  std::vector<PromSample> s;
+  EXPECT_THAT(ParsePrometheusText("a 1", &s), HasSubstr("newline"));
+  EXPECT_THAT(ParsePrometheusText("a{x=\"\\t\"} 1\n", &s), HasSubstr("escape"));
+  EXPECT_THAT(ParsePrometheusText("a 1\na 2\n", &s), HasSubstr("duplicate"));
+  EXPECT_THAT(ParsePrometheusText("# TYPE a gauge\n# TYPE a gauge\n", &s),
+              HasSubstr("second TYPE"));
+  EXPECT_THAT(ParsePrometheusText("a 1\nb 1\na{x=\"y\"} 1\n", &s), HasSubstr("grouped"));
+  EXPECT_THAT(ParsePrometheusText("# TYPE a gauges\n", &s), HasSubstr("unknown type"));
+  EXPECT_THAT(ParsePrometheusText("1a 1\n", &s), HasSubstr("bad metric name"));
+  EXPECT_THAT(ParsePrometheusText("a one\n", &s), HasSubstr("bad value"));
+  EXPECT_EQ(
+      ParsePrometheusText("# HELP a x\n# TYPE a gauge\na{b=\"q\\\"\\n\\\\\"} -1.5e3 17\n", &s), "");
+}
+
+TEST(JsonReportTest, IsValidJsonWithChecksAndExactOddNames) {
+  const std::string text = FormatJson(SampleReport());
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(text, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const auto& r1 = doc.at("remotes").at(0);
+  EXPECT_EQ(r1.at("checks").as_array().size(), 4u);
+  EXPECT_FALSE(r1.at("checks").at(0).at("passed").as_bool());
+  bool odd = false;
+  for (const auto& a : r1.at("actions").as_array()) odd |= a.as_object().contains("path_base64");
+  EXPECT_TRUE(odd);
+  EXPECT_THAT(r1.at("actions").as_array(), ::testing::Not(IsEmpty()));
+}
+
+}  // namespace
+}  // namespace xoi

@@ -1,0 +1,77 @@
+#include "lib/report/text_report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "lib/core/duration.h"
+#include "lib/report/compliance.h"
+#include "lib/report/escape.h"
+
+namespace xoi {
+
+std::string FormatText(const RunReport& report) {
+  std::string out;
+  if (!report.time_shift.empty()) {
+    absl::StrAppend(&out, "TIME SHIFT: lifting is suspended: ", report.time_shift,
+                    "\n  Check the clock, then clear it as root: xo-immutable clear-time-shift\n");
+  }
+  for (const RemoteReport& r : report.remotes) {
+    absl::StrAppend(&out, "remote ", r.id, " (", r.root, "): ");
+    if (r.state != RemoteState::kDone) {
+      absl::StrAppend(&out, RemoteStateName(r.state), ": ", r.unusable_reason, "\n");
+      continue;
+    }
+    const Counts& c = r.counts;
+    // A dry run (and verify) counts what it would do.
+    const bool would = report.dry_run;
+    absl::StrAppendFormat(
+        &out,
+        "%s%d items seen, %d %s, %d %s, %d %s, %d %s, %d %s, %d waiting, %d refused, %d errors "
+        "in %s\n",
+        report.command == "verify" ? "verify (nothing changed): "
+        : would                    ? "dry run (nothing changed): "
+                                   : "",
+        c.seen, c.protected_, would ? "to protect" : "protected", c.lifted,
+        would ? "to lift" : "lifted", c.reprotected, would ? "to re-protect" : "re-protected",
+        c.indexed, would ? "to index" : "indexed", c.unindexed, would ? "to unindex" : "unindexed",
+        c.waiting, c.refused, c.errors,
+        DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
+    if (!r.lifts_held.empty()) absl::StrAppend(&out, "  LIFTS HELD BACK: ", r.lifts_held, "\n");
+    if (report.command == "verify") {
+      for (const CheckResult& check : ComplianceChecks(r, report.started)) {
+        absl::StrAppend(&out, check.passed() ? "  PASS " : "  FAIL ", check.description);
+        if (!check.passed()) absl::StrAppend(&out, " (", check.offenders.size(), " offending)");
+        out += "\n";
+        for (size_t i = 0; i < check.offenders.size() && i < 20; ++i) {
+          absl::StrAppend(&out, "       ", PrintablePath(check.offenders[i]), "\n");
+        }
+        if (check.offenders.size() > 20) {
+          absl::StrAppend(&out, "       ... and ", check.offenders.size() - 20, " more\n");
+        }
+      }
+      continue;  // the plan behind the checks is in --report json
+    }
+    for (const ActionRecord& a : r.actions) {
+      const bool show =
+          report.dry_run || !IsEffect(a.kind) || (a.executed && a.outcome != Outcome::kDone);
+      if (!show) continue;
+      absl::StrAppend(&out, "  ", report.dry_run && IsEffect(a.kind) ? "would " : "",
+                      ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
+                      a.reason);
+      if (a.executed && a.outcome != Outcome::kDone) {
+        absl::StrAppend(&out, " -> ", OutcomeName(a.outcome), ": ", a.detail);
+      }
+      out += "\n";
+    }
+    for (const Warning& p : r.warnings) {
+      absl::StrAppend(&out, "  warning: ", PrintablePath(p.path), p.path.empty() ? "" : ": ",
+                      p.message, "\n");
+    }
+    for (const Problem& p : r.errors) {
+      absl::StrAppend(&out, "  error: ", PrintablePath(p.path), p.path.empty() ? "" : ": ",
+                      p.message, "\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace xoi

@@ -1,0 +1,261 @@
+#include "lib/run/commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "lib/core/guards.h"
+#include "lib/core/iso_time.h"
+#include "lib/fs/audit_log.h"
+#include "lib/fs/clocks.h"
+#include "lib/fs/file_system.h"
+#include "lib/fs/state_dir.h"
+#include "lib/report/json_report.h"
+#include "lib/report/junit.h"
+#include "lib/report/metrics.h"
+#include "lib/report/status_report.h"
+#include "lib/report/text_report.h"
+#include "lib/run/reconcile.h"
+#include "lib/run/session.h"
+#include "lib/run/status.h"
+#include "lib/run/sweep.h"
+
+namespace xoi {
+namespace {
+
+// The time guard for a run or sweep: returns the reason lifting is suspended, or "". Records the
+// clocks unless `dry_run`. A record that cannot be read suspends lifting: the clock cannot be
+// checked.
+std::string GuardClock(const StateDir& state, const Config& config, const ClockReading& clocks,
+                       bool dry_run) {
+  auto marker = state.ReadTimeShift();
+  auto text = state.ReadClockRecord();
+  if (!marker.ok() || !text.ok()) {
+    return absl::StrCat("cannot read the clock record: ",
+                        (!marker.ok() ? marker.status() : text.status()).message());
+  }
+  const std::optional<ClockRecord> record =
+      text->has_value() ? DecodeClockRecord(**text) : std::nullopt;
+  std::string shift;
+  if (marker->has_value()) {
+    const std::string& recorded = **marker;
+    shift = absl::StrCat(
+        recorded.empty() ? "time shift recorded" : absl::StripTrailingAsciiWhitespace(recorded),
+        " (recorded in ", state.TimeShiftPath(), ")");
+  } else {
+    shift = DetectTimeShift(record, clocks, config.time_shift_threshold);
+  }
+  if (!dry_run) {
+    absl::Status recorded;
+    if (!shift.empty() && !marker->has_value()) {
+      recorded = state.WriteTimeShift(
+          absl::StrCat("time shift detected at ", IsoTime(clocks.wall), ": ", shift, "\n"));
+    }
+    if (recorded.ok()) {
+      // Not fsync'ed: losing the last record to a power cut only makes the next check more
+      // lenient for one run. The sticky marker is made durable.
+      recorded = state.WriteClockRecord(EncodeClockRecord(NextClockRecord(record, clocks)),
+                                        /*sync=*/false);
+    }
+    if (!recorded.ok())
+      Log(Priority::kErr, absl::StrCat("cannot record the clocks: ", recorded.message()));
+  }
+  if (!shift.empty()) {
+    Log(Priority::kErr,
+        absl::StrCat("TIME SHIFT: lifting is suspended: ", shift,
+                     ". Check the clock, then run `xo-immutable clear-time-shift` as root."));
+  }
+  return shift;
+}
+
+int WriteReport(const std::string& text, const std::string& report_file, int code) {
+  if (report_file.empty()) {
+    std::cout << text << std::flush;
+    return code;
+  }
+  if (absl::Status written = WriteWholeFile(RealFileSystem(), report_file, text, 0644);
+      !written.ok()) {
+    Log(Priority::kErr, absl::StrCat("cannot write the report: ", written.message()));
+    return std::max(code, static_cast<int>(kExitItemErrors));
+  }
+  return code;
+}
+
+// The last successful run per remote: this one where it succeeded (recorded unless dry run), else
+// what the state folder says.
+std::map<std::string, absl::Time> LastSuccess(const StateDir& state, const RunReport& report) {
+  std::map<std::string, absl::Time> last;
+  for (const RemoteReport& r : report.remotes) {
+    if (Succeeded(r)) {
+      last[r.id] = report.started;
+      if (!report.dry_run) (void)state.WriteLastSuccess(r.id, report.started);
+    } else if (std::optional<absl::Time> recorded = state.ReadLastSuccess(r.id)) {
+      last[r.id] = *recorded;
+    }
+  }
+  return last;
+}
+
+std::string Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+// run, sweep and verify: the clock check, the audit log, then each remote in turn.
+int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& remotes,
+               const CommandArgs& args) {
+  FileSystem& fs = RealFileSystem();
+  const StateDir state(fs, config.index_path);
+  const ClockReading clocks = ReadClocks();
+  RunReport report;
+  report.command = args.command;
+  report.dry_run = args.dry_run || args.command == "verify";
+  report.started = clocks.wall;
+  report.hostname = Hostname();
+  report.notices = config.notices;
+  if (absl::Status ready = state.Prepare(/*create=*/!report.dry_run); !ready.ok()) {
+    Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
+    return kExitUnusable;
+  }
+  RunOptions options;
+  options.dry_run = report.dry_run;
+  options.deep = args.deep;
+  options.now = clocks.wall;
+  options.allow_mass_lift = args.allow_mass_lift;
+  options.max_lift_fraction = config.max_lift_fraction;
+  options.jobs = args.jobs > 0 ? args.jobs
+                               : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  report.time_shift = GuardClock(state, config, clocks, report.dry_run);
+  if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
+  std::unique_ptr<AuditLog> audit;
+  if (!report.dry_run) {
+    auto opened = AuditLog::Open(fs, config.index_path);
+    if (opened.ok()) {
+      audit = *std::move(opened);
+      options.audit = audit.get();
+    } else {
+      Log(Priority::kErr, absl::StrCat("audit log: ", opened.status().message()));
+    }
+  }
+  const bool journal = getenv("JOURNAL_STREAM") != nullptr;
+  for (const RemoteConfig* remote : remotes) {
+    report.remotes.push_back(args.command == "sweep"
+                                 ? SweepRemote(fs, state, *remote, options)
+                                 : ReconcileRemote(fs, state, *remote, options));
+    RemoteReport& r = report.remotes.back();
+    if (!report.dry_run && audit == nullptr) {
+      r.errors.push_back(Problem{"", "the audit log could not be opened"});
+      ++r.counts.errors;
+    }
+    for (const LogLine& line : LogLines(r, report.dry_run))
+      std::cerr << FormatLogLine(line, journal);
+  }
+  const std::string text = args.report == "json"    ? FormatJson(report)
+                           : args.report == "junit" ? FormatJunit(report, args.command)
+                                                    : FormatText(report);
+  int code = WriteReport(text, args.report_file, report.ExitCode());
+  if (!args.metrics_file.empty()) {
+    const std::string metrics = FormatMetrics(report, LastSuccess(state, report));
+    if (absl::Status written = WriteWholeFile(fs, args.metrics_file, metrics, 0644);
+        !written.ok()) {
+      Log(Priority::kErr, absl::StrCat("cannot write the metrics: ", written.message()));
+      code = std::max(code, static_cast<int>(kExitItemErrors));
+    }
+  }
+  return code;
+}
+
+int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes) {
+  FileSystem& fs = RealFileSystem();
+  const StateDir state(fs, config.index_path);
+  int code = kExitOk;
+  for (const RemoteConfig* remote : remotes) {
+    const std::string why = CheckRemote(fs, state, *remote);
+    std::cout << "remote " << remote->id << " (" << remote->root
+              << "): " << (why.empty() ? "usable" : "unusable: " + why) << "\n";
+    if (!why.empty()) code = kExitUnusable;
+  }
+  return code;
+}
+
+int Status(const std::vector<const RemoteConfig*>& remotes, const CommandArgs& args) {
+  std::vector<RemoteStatus> status;
+  int code = kExitOk;
+  for (const RemoteConfig* remote : remotes) {
+    status.push_back(ReadBackupStatus(RealFileSystem(), *remote, args.vm, 2));
+    if (!status.back().error.empty()) code = kExitUnusable;
+  }
+  const std::string text =
+      args.report == "json" ? FormatStatusJson(status) : FormatStatusText(status);
+  return WriteReport(text, args.report_file, code);
+}
+
+// Who asked, for the audit log: the login behind sudo where there is one.
+std::string Requester() {
+  std::string who = absl::StrCat("uid ", getuid());
+  for (const char* var : {"SUDO_USER", "LOGNAME", "USER"}) {
+    if (const char* value = getenv(var); value != nullptr && *value != '\0') {
+      absl::StrAppend(&who, " (", var, "=", value, ")");
+      break;
+    }
+  }
+  return who;
+}
+
+int ClearTimeShift(const Config& config) {
+  FileSystem& fs = RealFileSystem();
+  const StateDir state(fs, config.index_path);
+  if (absl::Status ready = state.Prepare(/*create=*/true); !ready.ok()) {
+    Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
+    return kExitUnusable;
+  }
+  const ClockReading clocks = ReadClocks();
+  auto marker = state.ReadTimeShift();
+  const std::string was = marker.ok() && marker->has_value()
+                              ? std::string(absl::StripTrailingAsciiWhitespace(**marker))
+                              : "";
+  absl::Status cleared = state.RemoveTimeShift();
+  if (cleared.ok()) {
+    cleared = state.WriteClockRecord(EncodeClockRecord(NextClockRecord(std::nullopt, clocks)),
+                                     /*sync=*/true);
+  }
+  if (!cleared.ok()) {
+    Log(Priority::kErr, absl::StrCat("clear-time-shift: ", cleared.message()));
+    return kExitItemErrors;
+  }
+  const std::string who = Requester();
+  auto audit = AuditLog::Open(fs, config.index_path);
+  if (audit.ok()) {
+    (void)(*audit)->Append(
+        AuditRecord{clocks.wall, "", config.index_path, 0, "clear-time-shift",
+                    absl::StrCat("by ", who, was.empty() ? "" : ": was: ", was)});
+  }
+  Log(Priority::kNotice, absl::StrCat("time shift cleared by ", who, " at ", IsoTime(clocks.wall),
+                                      "; the clock record starts afresh"));
+  return kExitOk;
+}
+
+}  // namespace
+
+void Log(Priority priority, absl::string_view text) {
+  static const bool journal = getenv("JOURNAL_STREAM") != nullptr;
+  std::cerr << FormatLogLine(LogLine{priority, std::string(text)}, journal);
+}
+
+int RunCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,
+               const CommandArgs& args) {
+  if (args.command == "check") return Check(config, remotes);
+  if (args.command == "status") return Status(remotes, args);
+  if (args.command == "clear-time-shift") return ClearTimeShift(config);
+  return RunOrSweep(config, remotes, args);
+}
+
+}  // namespace xoi

@@ -1,0 +1,112 @@
+// Gathering the facts the rules (lib/core/rules.h) ask for: the only place that reads a remote
+// before acting on it. Each class implements one of the rules' facts interfaces over a FileSystem,
+// reading lazily what the rule asks for and nothing more.
+#ifndef XOI_LIB_RUN_FACTS_H_
+#define XOI_LIB_RUN_FACTS_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "lib/core/glob_set.h"
+#include "lib/core/rules.h"
+#include "lib/core/xo_layout.h"
+#include "lib/fs/file_system.h"
+#include "lib/fs/index.h"
+#include "lib/report/run_report.h"
+
+namespace xoi {
+
+// Run markers and aliases of one remote. Each VDI folder's aliases are read once per run, however
+// many VHD directories ask (a remote with many UUID-named directories would otherwise read every
+// alias once per directory). Thread-safe: the walk's workers share one.
+class RemoteRunFacts : public RunFacts {
+ public:
+  RemoteRunFacts(FileSystem& fs, int root_fd) : fs_(fs), root_fd_(root_fd) {}
+
+  bool MarkerExists(const std::string& marker) override;
+  std::vector<std::string> AliasesPointingAt(const std::string& folder,
+                                             const std::string& target) override;
+
+ private:
+  // The aliases of one folder: target -> alias names, sorted.
+  using AliasMap = std::map<std::string, std::vector<std::string>>;
+  AliasMap ReadAliases(const std::string& folder);
+
+  FileSystem& fs_;
+  const int root_fd_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const AliasMap>> folders_;
+};
+
+// The facts Decide() may ask about one walked item, read from the remote and the index.
+class RemoteItemFacts : public ItemFacts {
+ public:
+  RemoteItemFacts(FileSystem& fs, int root_fd, const Index& index, RunFacts& runs,
+                  const Candidate& item, absl::CivilDay day, const std::string& name)
+      : fs_(fs),
+        root_fd_(root_fd),
+        index_(index),
+        runs_(runs),
+        item_(item),
+        day_(day),
+        name_(name) {}
+
+  bool IndexedSameIdentity() override;
+  ChangeFacts Changes() override;
+  RunCheck Run() override;
+
+ private:
+  FileSystem& fs_;
+  const int root_fd_;
+  const Index& index_;
+  RunFacts& runs_;
+  const Candidate& item_;
+  const absl::CivilDay day_;
+  const std::string& name_;
+};
+
+// An index entry the walk did not reach, and what its path holds now.
+class RemoteUnreachedFacts : public UnreachedFacts {
+ public:
+  RemoteUnreachedFacts(FileSystem& fs, int root_fd, const Index& index, const IndexKey& key)
+      : fs_(fs), root_fd_(root_fd), index_(index), key_(key) {}
+
+  absl::StatusOr<IndexEntry> Entry() override;
+  std::optional<FileStat> StatBeneath(const std::string& relative) override;
+
+ private:
+  FileSystem& fs_;
+  const int root_fd_;
+  const Index& index_;
+  const IndexKey& key_;
+};
+
+// The remote's own files at its root.
+class RemoteRootFacts : public RemoteFileFacts {
+ public:
+  RemoteRootFacts(FileSystem& fs, int root_fd) : fs_(fs), root_fd_(root_fd) {}
+
+  std::optional<FileStat> Stat(const char* name) override;
+  bool Initialised() override;
+  std::optional<std::string> MarkerContent() override;
+
+ private:
+  FileSystem& fs_;
+  const int root_fd_;
+};
+
+// What the sweep needs: every index entry with an identity and whether its inode still exists
+// anywhere in the remote, and the locked inodes the regular run cannot reach (sorted by path).
+// Walks the whole remote; `seen` receives the number of inodes examined, `errors` what could not
+// be examined.
+SweepFacts GatherSweepFacts(FileSystem& fs, int root_fd, uint64_t root_dev, const Index& index,
+                            const GlobSet& globs, uint64_t* seen, std::vector<Problem>* errors);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_RUN_FACTS_H_

@@ -1,0 +1,26 @@
+// What a command asks of a run over its remotes.
+#ifndef XOI_LIB_RUN_RUN_OPTIONS_H_
+#define XOI_LIB_RUN_RUN_OPTIONS_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "lib/fs/audit_log.h"
+
+namespace xoi {
+
+struct RunOptions {
+  bool dry_run = false;  // compute and report the plan; change nothing, write nothing
+  int jobs = 2;          // walker threads
+  bool deep = false;     // verify every member of protected trees too
+  absl::Time now;        // the run's clock reading, the same for every remote
+  // Non-empty: the wall clock cannot be trusted (lib/core/guards.h); nothing is lifted.
+  std::string lifting_suspended;
+  bool allow_mass_lift = false;
+  double max_lift_fraction = 0.5;  // of a remote's protected items, above 100 items
+  AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)
+};
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_RUN_RUN_OPTIONS_H_

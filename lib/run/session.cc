@@ -1,0 +1,99 @@
+#include "lib/run/session.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lib/fs/probes.h"
+
+namespace xoi {
+namespace {
+
+// Step 2: the reasons this remote cannot be protected now, or "". Unless `read_only`, records the
+// filesystem fingerprint on the first run.
+std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const RemoteConfig& remote,
+                     bool read_only) {
+  const std::vector<std::string> missing = MissingCapabilities();
+  if (!missing.empty()) {
+    return absl::StrCat("missing capabilit", missing.size() > 1 ? "ies " : "y ",
+                        absl::StrJoin(missing, ", "),
+                        " (run as root, or grant them to the service)");
+  }
+  if (absl::Status s = CheckImmutableSupport(fs, root_fd, remote.root, read_only); !s.ok()) {
+    return std::string(s.message());
+  }
+  auto fingerprint = FilesystemFingerprint(fs, root_fd, remote.root);
+  if (!fingerprint.ok()) return std::string(fingerprint.status().message());
+  auto seen = state.ReadFingerprint(remote.id);
+  if (!seen.ok()) return std::string(seen.status().message());
+  if (seen->has_value() && **seen != *fingerprint) {
+    return absl::StrCat("the root is not on the filesystem seen before (", *fingerprint, ", was ",
+                        **seen, "): is the remote's disk mounted? If the remote really moved to ",
+                        "another filesystem, remove ", state.RemoteDir(remote.id), "/filesystem");
+  }
+  if (!seen->has_value() && !read_only) {
+    if (absl::Status written = state.WriteFingerprint(remote.id, *fingerprint); !written.ok()) {
+      return std::string(written.message());
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote) {
+  auto root = fs.OpenDirByPath(remote.root);
+  if (!root.ok()) return absl::StrCat("root missing or unreadable: ", root.status().message());
+  return Unusable(fs, state, root->get(), remote, /*read_only=*/true);
+}
+
+std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
+                                          const RemoteConfig& remote, bool dry_run,
+                                          RemoteReport* report) {
+  report->id = remote.id;
+  report->root = remote.root;
+  auto unusable = [&](std::string reason) -> std::unique_ptr<RemoteSession> {
+    report->state = RemoteState::kUnusable;
+    report->unusable_reason = std::move(reason);
+    return nullptr;
+  };
+  auto session = std::make_unique<RemoteSession>();
+
+  // 1. Lock: a manual run and the timer never act on one remote at once. A dry run changes
+  //    nothing, so it neither needs nor creates the lock.
+  if (absl::Status ready = state.PrepareRemote(remote.id, /*create=*/!dry_run); !ready.ok()) {
+    return unusable(absl::IsFailedPrecondition(ready)
+                        ? std::string(ready.message())
+                        : absl::StrCat("index folder: ", ready.message()));
+  }
+  if (!dry_run) {
+    auto lock = state.LockRemote(remote.id);
+    if (absl::IsUnavailable(lock.status())) {
+      report->state = RemoteState::kLocked;
+      report->unusable_reason = std::string(lock.status().message());
+      return nullptr;
+    }
+    if (!lock.ok()) return unusable(std::string(lock.status().message()));
+    session->lock = *std::move(lock);
+  }
+
+  // 2. Check.
+  auto root = fs.OpenDirByPath(remote.root);
+  if (!root.ok()) {
+    return unusable(absl::StrCat("root missing or unreadable: ", root.status().message()));
+  }
+  session->root = *std::move(root);
+  if (std::string why = Unusable(fs, state, session->root.get(), remote, dry_run); !why.empty()) {
+    return unusable(why);
+  }
+  auto root_stat = fs.StatFd(session->root.get(), remote.root);
+  if (!root_stat.ok()) return unusable(std::string(root_stat.status().message()));
+  session->root_stat = *root_stat;
+  auto index = Index::Open(fs, state.path(), remote.id, /*create=*/!dry_run);
+  if (!index.ok()) return unusable(absl::StrCat("index: ", index.status().message()));
+  session->index = *std::move(index);
+  auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration already
+  if (!globs.ok()) return unusable(std::string(globs.status().message()));
+  session->globs = *std::move(globs);
+  return session;
+}
+
+}  // namespace xoi

@@ -1,0 +1,40 @@
+// A remote opened for one command: steps 1-2 of a run (lock, checks, index) before any fact is
+// gathered.
+#ifndef XOI_LIB_RUN_SESSION_H_
+#define XOI_LIB_RUN_SESSION_H_
+
+#include <memory>
+#include <string>
+
+#include "lib/core/config.h"
+#include "lib/core/glob_set.h"
+#include "lib/fs/fd.h"
+#include "lib/fs/file_system.h"
+#include "lib/fs/index.h"
+#include "lib/fs/state_dir.h"
+#include "lib/report/run_report.h"
+
+namespace xoi {
+
+// A remote that passed steps 1 and 2: locked (unless dry run), usable, index loaded.
+struct RemoteSession {
+  Fd lock;
+  Fd root;
+  FileStat root_stat;
+  std::unique_ptr<Index> index;
+  GlobSet globs;  // the remote's patterns, compiled
+};
+
+// Steps 1-2. Names the remote in `report`; returns nullptr after setting report->state and the
+// reason when the remote is locked by another run or unusable. A dry run takes no lock and writes
+// nothing.
+std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
+                                          const RemoteConfig& remote, bool dry_run,
+                                          RemoteReport* report);
+
+// Step 2 alone, read-only: "" when `remote` can be protected, else the reason.
+std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_RUN_SESSION_H_

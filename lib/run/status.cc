@@ -1,0 +1,89 @@
+#include "lib/run/status.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lib/core/expiry.h"
+#include "lib/core/glob_set.h"
+#include "lib/core/xo_layout.h"
+#include "lib/fs/walker.h"
+#include "lib/run/facts.h"
+
+namespace xoi {
+namespace {
+
+constexpr size_t kMaxMetadataSize = size_t{16} << 20;
+
+// Collects the VM backup items the walk finds, by VM and by run timestamp.
+class Collector : public WalkVisitor {
+ public:
+  Collector(RunFacts& runs, absl::Duration duration, const std::string& only_vm)
+      : runs_(runs), duration_(duration), only_vm_(only_vm) {}
+
+  void OnItem(int, Candidate item) override {
+    const std::vector<std::string> parts = absl::StrSplit(item.path, '/');
+    if (parts.size() < 3 || parts[0] != "xo-vm-backups") return;
+    if (!only_vm_.empty() && parts[1] != only_vm_) return;
+    const std::string dt = RunOf(item.path, item.tree, runs_);
+    if (dt.empty()) return;
+    BackupFile file{item.path + (item.tree ? "/" : ""), item.stat.immutable,
+                    ExpiresAt(CreationDay(item.stat.birth), duration_)};
+    std::lock_guard<std::mutex> lock(mu_);
+    files_[parts[1]][dt].push_back(std::move(file));
+  }
+  void OnRefused(int, const std::string&, const std::string&) override {}
+  void OnError(int, const std::string&, const absl::Status&) override {}
+
+  std::map<std::string, std::map<std::string, std::vector<BackupFile>>>& files() { return files_; }
+
+ private:
+  RunFacts& runs_;
+  const absl::Duration duration_;
+  const std::string only_vm_;
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, std::vector<BackupFile>>> files_;
+};
+
+}  // namespace
+
+RemoteStatus ReadBackupStatus(FileSystem& fs, const RemoteConfig& remote, const std::string& vm,
+                              int jobs) {
+  RemoteStatus status{remote.id, remote.root, "", {}};
+  auto root = fs.OpenDirByPath(remote.root);
+  if (!root.ok()) {
+    status.error = std::string(root.status().message());
+    return status;
+  }
+  auto globs = GlobSet::Compile(remote.paths);
+  if (!globs.ok()) {
+    status.error = std::string(globs.status().message());
+    return status;
+  }
+  RemoteRunFacts runs(fs, root->get());
+  Collector collector(runs, remote.immutability_duration, vm);
+  Walk(fs, root->get(), *globs, jobs, &collector);
+  for (auto& [uuid, runs_by_dt] : collector.files()) {
+    VmStatus vm_status;
+    vm_status.uuid = uuid;
+    for (auto& [dt, files] : runs_by_dt) {
+      BackupRun run;
+      run.timestamp = dt;
+      std::sort(files.begin(), files.end(),
+                [](const BackupFile& a, const BackupFile& b) { return a.path < b.path; });
+      run.files = std::move(files);
+      const std::string metadata = absl::StrCat("xo-vm-backups/", uuid, "/", dt, ".json");
+      ReadRunKind(fs.ReadSmallFile(root->get(), metadata.c_str(), kMaxMetadataSize, metadata),
+                  &run);
+      vm_status.runs.push_back(std::move(run));
+    }
+    Summarise(&vm_status);
+    status.vms.push_back(std::move(vm_status));
+  }
+  return status;
+}
+
+}  // namespace xoi
