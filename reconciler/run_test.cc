@@ -47,6 +47,41 @@ TEST_F(RunTest, DryRunChangesNothingAndListsThePlan) {
   EXPECT_THAT(r.out, HasSubstr("backup run not complete: waiting for"));
 }
 
+// The plan is a value: what a dry run prints is exactly what the real run then carries out, entry
+// for entry, in the same order (protections, waits, refusals, the marker; then, 9 days later,
+// the lifts).
+std::vector<std::string> PlannedEntries(const ProcessResult& r, bool executed) {
+  std::vector<std::string> entries;
+  boost::system::error_code ec;
+  const json::value doc = json::parse(r.out, ec);
+  if (ec) {
+    ADD_FAILURE() << "report is not JSON: " << r.out << r.err;
+    return entries;
+  }
+  for (const json::value& a : doc.at("remotes").at(0).at("actions").as_array()) {
+    const json::object& o = a.as_object();
+    const std::string kind(o.at("action").as_string());
+    EXPECT_EQ(o.contains("outcome"), executed && kind != "wait" && kind != "refuse")
+        << json::serialize(o);
+    entries.push_back(kind + " " + std::string(o.at("path").as_string()) +
+                      (o.at("tree").as_bool() ? "/" : ""));
+  }
+  return entries;
+}
+
+TEST_F(RunTest, TheDryRunPrintsExactlyThePlanTheRealRunCarriesOut) {
+  Generate();
+  WriteConfig("7d");
+  const std::vector<std::string> planned = PlannedEntries(Run({"--dry-run"}), false);
+  const std::vector<std::string> done = PlannedEntries(Run(), true);
+  EXPECT_GT(planned.size(), 20u);
+  EXPECT_EQ(planned, done);
+  const std::vector<std::string> lifts = PlannedEntries(RunAt("+9d", {"--dry-run"}), false);
+  EXPECT_EQ(lifts, PlannedEntries(RunAt("+9d"), true));
+  EXPECT_TRUE(std::any_of(lifts.begin(), lifts.end(),
+                          [](const std::string& e) { return e.rfind("lift ", 0) == 0; }));
+}
+
 TEST_F(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

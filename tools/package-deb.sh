@@ -115,8 +115,14 @@ Comment: Built from the xo-immutable repository with tools/package-deb.sh. The p
 
 Files: *
 Copyright: the xo-immutable authors
-License: see-repository
- The license is the one stated in the xo-immutable repository this package was built from.
+License: Apache-2.0
+ Licensed under the Apache License, Version 2.0 (the "License"); you may not use this
+ program except in compliance with the License. Unless required by applicable law or agreed
+ to in writing, software distributed under the License is distributed on an "AS IS" BASIS,
+ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ .
+ On Debian systems, the full text of the Apache License, Version 2.0 can be found in
+ /usr/share/common-licenses/Apache-2.0 (the repository's LICENSE file holds the same text).
 EOF
 chmod 0644 "$pkg/usr/share/doc/xo-immutable/copyright"
 

@@ -526,6 +526,16 @@ TEST(Deb, HoldsTheFilesTheConffileAndTheDependencies) {
       << listing.out;
   EXPECT_EQ(listing.out.find(" 0/0 "), std::string::npos);
 
+  // The copyright file names the license in Debian's machine-readable format.
+  const ProcessResult copyright = RunProcess(
+      {"/bin/sh", "-c",
+       "/usr/bin/dpkg-deb --fsys-tarfile \"$0\" | tar -xOf - "
+       "./usr/share/doc/xo-immutable/copyright",
+       deb});
+  EXPECT_NE(copyright.out.find("\nLicense: Apache-2.0\n"), std::string::npos)
+      << Describe(copyright);
+  EXPECT_NE(copyright.out.find("/usr/share/common-licenses/Apache-2.0"), std::string::npos);
+
   const ProcessResult conffiles =
       RunProcess({"/usr/bin/dpkg-deb", "-I", deb, "conffiles"});
   EXPECT_EQ(conffiles.out, "/etc/xo-immutable-backups/config.json\n")
