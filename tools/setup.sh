@@ -17,7 +17,9 @@ packages=(
   strace                     # bench/e2e.sh: system-call counts (strace -c -f)
   time                       # bench/e2e.sh: /usr/bin/time, CPU time and peak RSS
   faketime                   # integration tests move the wall clock past the duration
-  util-linux                 # setpriv (least-privilege tests), mount, flock
+  util-linux                 # setpriv (least-privilege tests), mount, flock, losetup
+  xfsprogs                   # mkfs.xfs, xfs_db: tests on real XFS loop filesystems
+  btrfs-progs                # mkfs.btrfs: tests on real btrfs loop filesystems
   libxml2-utils              # xmllint: tests validate the JUnit report against its schema
   clang libclang-rt-14-dev   # libFuzzer targets (tools/fuzz.sh)
   systemd                    # systemd-analyze: tests verify and score the units

@@ -121,9 +121,14 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
       has_root = true;
     } else if (key == "immutabilityDuration") {
       XOI_ASSIGN_OR_RETURN(remote.immutability_duration, DurationValue(value, where, errors));
-      if (remote.immutability_duration != absl::ZeroDuration() &&
-          remote.immutability_duration < absl::Hours(24)) {
-        return errors.At(where, "must be at least 1 day (\"1d\"), or 0 to lift everything");
+      // Zero releases the whole remote at the next run: only an explicit "0" or 0 may say so, never
+      // a value that merely rounds to zero milliseconds ("0.5", "0.4ms").
+      const bool written_zero = (value.is_string() && value.get_string() == "0") ||
+                                (value.is_int64() && value.get_int64() == 0) ||
+                                (value.is_uint64() && value.get_uint64() == 0);
+      if (!written_zero && remote.immutability_duration < absl::Hours(24)) {
+        return errors.At(where,
+                         "must be at least 1 day (\"1d\"), or exactly \"0\" to lift everything");
       }
       has_duration = true;
     } else if (key == "settle") {
