@@ -220,9 +220,20 @@ class RealFs : public FileSystem {
 
   absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
                                mode_t mode, bool sync, absl::string_view path_for_errors) override {
-    const std::string temp = absl::StrCat(".", name, ".tmp-", getpid());
-    Fd fd(openat(dirfd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!fd.valid()) return ErrnoError(errno, "create", path_for_errors);
+    // The temporary name is created exclusively: in a folder a writer controls (the remote root),
+    // a hard link or symlink planted under that name must never be truncated, followed, or renamed
+    // into place. A name that is taken is skipped.
+    std::string temp;
+    Fd fd;
+    for (int attempt = 0; !fd.valid(); ++attempt) {
+      temp = absl::StrCat(".", name, ".tmp-", getpid(),
+                          attempt == 0 ? "" : absl::StrCat("-", attempt));
+      fd = Fd(
+          openat(dirfd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+      if (!fd.valid() && (errno != EEXIST || attempt == 99)) {
+        return ErrnoError(errno, "create", path_for_errors);
+      }
+    }
     auto fail = [&](int err, absl::string_view op) {
       unlinkat(dirfd, temp.c_str(), 0);
       return ErrnoError(err, op, path_for_errors);

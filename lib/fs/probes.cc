@@ -8,8 +8,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "lib/core/status.h"
 #include "lib/fs/fd.h"
 #include "lib/fs/file_system.h"
@@ -49,10 +52,13 @@ absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::strin
   if (read_only) return absl::OkStatus();
   auto probe = fs.CreateAt(root_fd, ".", O_TMPFILE | O_RDWR, 0600, root);
   if (!probe.ok()) {
-    // No O_TMPFILE here (some network filesystems), or a root this process may not create files
-    // in (owned by another user, and no CAP_DAC_OVERRIDE): the read-only checks above have to do.
+    // No O_TMPFILE here (some network filesystems), a root this process may not create files in
+    // (owned by another user, and no CAP_DAC_OVERRIDE), or a full filesystem (where setting the
+    // flag on existing inodes still works, and the last backups written before it filled up need
+    // it most): the read-only checks above have to do.
     const int err = ErrnoOf(probe.status());
-    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == EACCES || err == EROFS) {
+    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == EACCES || err == EROFS ||
+        err == ENOSPC || err == EDQUOT) {
       return absl::OkStatus();
     }
     return absl::FailedPreconditionError(
@@ -72,22 +78,48 @@ absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::strin
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> FilesystemFingerprint(FileSystem& fs, int root_fd,
-                                                  const std::string& root) {
+namespace {
+
+// FS_IOC_GETFSUUID (Linux 6.5) is newer than Debian 12's kernel headers.
+struct FsUuid2 {
+  uint8_t len;
+  uint8_t uuid[16];
+};
+constexpr unsigned long kGetFsUuid = _IOR(0x15, 0, FsUuid2);
+
+}  // namespace
+
+absl::StatusOr<FilesystemIdentity> IdentifyFilesystem(FileSystem& fs, int root_fd,
+                                                      const std::string& root) {
   struct statfs sfs;
   if (fstatfs(root_fd, &sfs) != 0) return ErrnoError(errno, "statfs", root);
+  XOI_ASSIGN_OR_RETURN(FileStat st, fs.StatFd(root_fd, root));
+  const uint64_t type = static_cast<uint64_t>(sfs.f_type);
+  FilesystemIdentity id;
+  FsUuid2 uuid = {};
+  const bool has_uuid =
+      ioctl(root_fd, kGetFsUuid, &uuid) == 0 && uuid.len > 0 && uuid.len <= sizeof(uuid.uuid) &&
+      std::any_of(uuid.uuid, uuid.uuid + uuid.len, [](uint8_t b) { return b != 0; });
+  if (has_uuid) {
+    id.current = absl::StrFormat("%x:uuid:", type);
+    for (uint8_t i = 0; i < uuid.len; ++i) absl::StrAppendFormat(&id.current, "%02x", uuid.uuid[i]);
+  } else {
+    // No UUID to be had (older kernels, some filesystems; an all-zero one names nothing): the root
+    // folder's own identity, which
+    // survives reboots and renumbered disks, and is not the empty folder of the parent filesystem
+    // that an unmounted disk leaves behind.
+    id.current = absl::StrFormat("%x:root:%d:%d", type, st.ino, absl::ToUnixNanos(st.birth));
+  }
+  // What earlier versions recorded: f_fsid (XFS derives it from the device number, so it changes
+  // when the disk is renumbered), or the device number where f_fsid is zero.
   int fsid[2];
   static_assert(sizeof(fsid) == sizeof(sfs.f_fsid));
   memcpy(fsid, &sfs.f_fsid, sizeof(fsid));
-  // f_fsid comes from the filesystem UUID on ext4, XFS and btrfs: stable across reboots, unlike
-  // st_dev. Where it is zero (some virtual filesystems) the device number has to do.
-  if (fsid[0] == 0 && fsid[1] == 0) {
-    auto st = fs.StatFd(root_fd, root);
-    if (!st.ok()) return st.status();
-    return absl::StrFormat("%x:dev:%x", static_cast<uint64_t>(sfs.f_type), st->dev);
-  }
-  return absl::StrFormat("%x:fsid:%08x%08x", static_cast<uint64_t>(sfs.f_type),
-                         static_cast<uint32_t>(fsid[0]), static_cast<uint32_t>(fsid[1]));
+  id.legacy = fsid[0] == 0 && fsid[1] == 0
+                  ? absl::StrFormat("%x:dev:%x", type, st.dev)
+                  : absl::StrFormat("%x:fsid:%08x%08x", type, static_cast<uint32_t>(fsid[0]),
+                                    static_cast<uint32_t>(fsid[1]));
+  return id;
 }
 
 }  // namespace xoi

@@ -25,10 +25,19 @@ std::vector<std::string> MissingCapabilities();
 absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,
                                    bool read_only);
 
-// A short, stable fingerprint of the filesystem holding `root_fd` ("ext4:0x1234abcd:..."). It
-// stays the same across reboots; it changes when another filesystem is (or is not) mounted there.
-absl::StatusOr<std::string> FilesystemFingerprint(FileSystem& fs, int root_fd,
-                                                  const std::string& root);
+// Who the filesystem holding a remote's root is, so that a run can tell the remote's disk from the
+// empty folder of the parent filesystem an unmounted disk leaves behind. `current` is the
+// filesystem's UUID (FS_IOC_GETFSUUID) where the kernel gives it, else the root folder's own inode
+// and birth time: both survive reboots and disks renumbered by dm, LVM, iSCSI or loop. `legacy` is
+// what earlier versions recorded (f_fsid, which XFS derives from the device number): a record of
+// that form is accepted once and replaced by `current`.
+struct FilesystemIdentity {
+  std::string current;
+  std::string legacy;
+};
+
+absl::StatusOr<FilesystemIdentity> IdentifyFilesystem(FileSystem& fs, int root_fd,
+                                                      const std::string& root);
 
 }  // namespace xoi
 

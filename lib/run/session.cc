@@ -20,17 +20,20 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
   if (absl::Status s = CheckImmutableSupport(fs, root_fd, remote.root, read_only); !s.ok()) {
     return std::string(s.message());
   }
-  auto fingerprint = FilesystemFingerprint(fs, root_fd, remote.root);
-  if (!fingerprint.ok()) return std::string(fingerprint.status().message());
+  auto identity = IdentifyFilesystem(fs, root_fd, remote.root);
+  if (!identity.ok()) return std::string(identity.status().message());
   auto seen = state.ReadFingerprint(remote.id);
   if (!seen.ok()) return std::string(seen.status().message());
-  if (seen->has_value() && **seen != *fingerprint) {
-    return absl::StrCat("the root is not on the filesystem seen before (", *fingerprint, ", was ",
-                        **seen, "): is the remote's disk mounted? If the remote really moved to ",
-                        "another filesystem, remove ", state.RemoteDir(remote.id), "/filesystem");
+  if (seen->has_value() && **seen != identity->current && **seen != identity->legacy) {
+    return absl::StrCat("the root is not on the filesystem seen before (", identity->current,
+                        ", was ", **seen, "): is the remote's disk mounted? If the remote really ",
+                        "moved to another filesystem, remove ", state.RemoteDir(remote.id),
+                        "/filesystem");
   }
-  if (!seen->has_value() && !read_only) {
-    if (absl::Status written = state.WriteFingerprint(remote.id, *fingerprint); !written.ok()) {
+  // Recorded on the first run, and upgraded from the legacy form the first time it matches.
+  if (!read_only && (!seen->has_value() || **seen != identity->current)) {
+    if (absl::Status written = state.WriteFingerprint(remote.id, identity->current);
+        !written.ok()) {
       return std::string(written.message());
     }
   }
