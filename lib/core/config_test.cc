@@ -446,9 +446,9 @@ TEST(ParseConfigErrorTest, OnlyAnExplicitZeroReleasesTheRemote) {
   for (const char* value : {"0.5", "\"0.5\"", "\"0.4s\"", "\"0.4ms\"", "0.0", "\"0d\"", "\"0s\"",
                             "\"00\"", "\" 0\"", "1e-9"}) {
     SCOPED_TRACE(value);
-    ExpectError(OneRemote(absl::StrCat(R"({"root": "/srv/a", "immutabilityDuration": )", value,
-                                       "}")),
-                "remotes.a.immutabilityDuration", "exactly \"0\"");
+    ExpectError(
+        OneRemote(absl::StrCat(R"({"root": "/srv/a", "immutabilityDuration": )", value, "}")),
+        "remotes.a.immutabilityDuration", "exactly \"0\"");
   }
 }
 

@@ -81,8 +81,8 @@ struct Case {
   std::optional<ActionKind> want_action;
   std::optional<WarningKind> want_warning;
   std::vector<std::string> stat_asked = {kRelative};
-  std::string want_path = kRelative;       // of the action or the warning
-  std::string want_message;                // exact warning message, when not empty
+  std::string want_path = kRelative;         // of the action or the warning
+  std::string want_message;                  // exact warning message, when not empty
   std::vector<std::string> reason_has = {};  // in the action's reason or the warning's message
 };
 
@@ -158,15 +158,16 @@ void RunCase(const Case& c) {
     texts.push_back(a.reason);
   } else {
     EXPECT_TRUE(plan.actions.empty())
-        << "got " << ActionKindName(plan.actions[0].kind) << " (" << plan.actions[0].reason
-        << ")";
+        << "got " << ActionKindName(plan.actions[0].kind) << " (" << plan.actions[0].reason << ")";
   }
   if (c.want_warning) {
     ASSERT_EQ(plan.warnings.size(), 1u);
     const Warning& w = plan.warnings[0];
     EXPECT_EQ(w.kind, *c.want_warning) << "got " << WarningKindName(w.kind) << ": " << w.message;
     EXPECT_EQ(w.path, c.want_path);
-    if (!c.want_message.empty()) EXPECT_EQ(w.message, c.want_message);
+    if (!c.want_message.empty()) {
+      EXPECT_EQ(w.message, c.want_message);
+    }
     texts.push_back(w.message);
   } else {
     EXPECT_TRUE(plan.warnings.empty())

@@ -1,6 +1,7 @@
 #include "lib/fs/executor.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -65,6 +66,22 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   if (!lease.ok() && ErrnoOf(lease) != EINVAL) return lease;
   auto changed = SetImmutable(fs, fd, on, path);
   if (lease.ok()) fs.ReleaseLease(fd);
+  if (!changed.ok()) return changed;
+  // A link made between the check above and the flag would lock the other name too (possibly
+  // outside the remote). link(2) checks the flag before it takes the inode's lock, so a link that
+  // passed that check may still be waiting for the lock our flag change held: taking the lock
+  // once more lets it finish first. After that no link can be made, and one look settles it:
+  // undo, and refuse.
+  fs.WaitForInodeLock(fd);
+  auto after = fs.StatFd(fd, path);
+  if (!after.ok() || after->nlink > 1) {
+    absl::Status undone = SetImmutable(fs, fd, false, path).status();
+    if (!after.ok()) return after.status();
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": a hard link appeared while it was being locked (", after->nlink,
+                     " links): not locked",
+                     undone.ok() ? "" : absl::StrCat("; undoing failed: ", undone.message())));
+  }
   return changed;
 }
 

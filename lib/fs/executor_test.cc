@@ -7,8 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <iostream>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/core/expiry.h"
@@ -104,6 +108,46 @@ TEST_F(ExecutorRaceTest, AHardLinkMadeAfterTheDecisionIsRefused) {
   const ActionResult r = Apply(action);
   EXPECT_EQ(r.outcome, Outcome::kRefused) << r.detail;
   EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
+}
+
+// Staged for real: a writer links and unlinks the file as fast as it can while the executor locks
+// it, to land a second name between the executor's last look and the flag. A file the executor
+// reports locked has one name when it returns; one it refused is left unlocked. (link(2) checks the
+// flag before it takes the inode's lock, so a link that passed that check and was then preempted
+// can still land after the executor's second look: the kernel allows it, and it names the locked
+// backup itself, nothing else. The rounds where that happened are counted, not failed.)
+TEST_F(ExecutorRaceTest, AHardLinkRacingTheFlagIsUndoneAndRefused) {
+  int locked = 0, refused = 0, late = 0;
+  for (int round = 0; round < 300; ++round) {
+    const std::string name = absl::StrCat("vm/r", round, ".xva");
+    const std::string inside = root_ + "/" + name;
+    const std::string link_name = absl::StrCat(outside_, "/link", round);
+    WriteFile(inside, "backup");
+    const Action action = Decided(ActionKind::kProtect, name);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      while (!stop) {
+        if (link(inside.c_str(), link_name.c_str()) == 0) unlink(link_name.c_str());
+      }
+    });
+    const ActionResult r = Apply(action);
+    stop = true;
+    writer.join();
+    const bool is_locked = ImmutablePaths(root_).count(name) > 0;
+    if (r.outcome == Outcome::kDone) {
+      ++locked;
+      EXPECT_TRUE(is_locked) << "round " << round;
+      late += std::filesystem::exists(link_name) ? 1 : 0;
+    } else {
+      ++refused;
+      EXPECT_EQ(r.outcome, Outcome::kRefused) << r.detail;
+      EXPECT_FALSE(is_locked) << "round " << round << ": refused but left locked";
+    }
+  }
+  EXPECT_GT(locked, 0);
+  EXPECT_GT(refused, 0) << "the race was never staged: no link landed before the flag";
+  std::cout << locked << " locked, " << refused << " refused, " << late
+            << " links landed after the executor's second look\n";
 }
 
 TEST_F(ExecutorRaceTest, AParentSwappedForASymlinkOutOfTheRemoteIsRefused) {

@@ -6,10 +6,24 @@
 #include "lib/core/status.h"
 
 namespace xoi {
+namespace {
+
+bool HasImmutableFlag(const std::map<std::pair<uint64_t, uint64_t>, int>& flags,
+                      const FileStat& st) {
+  auto it = flags.find({st.dev, st.ino});
+  return it != flags.end() && (it->second & FS_IMMUTABLE_FL) != 0;
+}
+
+}  // namespace
 
 void FakeFileSystem::Fail(Op op, std::string path_part, int err, int times) {
   std::lock_guard<std::mutex> lock(mu_);
-  faults_.push_back(Fault{op, std::move(path_part), err, times});
+  faults_.push_back(Fault{op, std::move(path_part), err, times, nullptr});
+}
+
+void FakeFileSystem::Before(Op op, std::string path_part, std::function<void()> strike, int times) {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_.push_back(Fault{op, std::move(path_part), 0, times, std::move(strike)});
 }
 
 void FakeFileSystem::HoldOpenForWriting(std::string path_part) {
@@ -39,16 +53,22 @@ int FakeFileSystem::Calls(Op op) {
 }
 
 absl::Status FakeFileSystem::Injected(Op op, absl::string_view path) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++calls_[op];
-  for (Fault& fault : faults_) {
-    if (fault.op != op || fault.times == 0 ||
-        path.find(fault.path_part) == absl::string_view::npos) {
-      continue;
+  std::function<void()> strike;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_[op];
+    for (Fault& fault : faults_) {
+      if (fault.op != op || fault.times == 0 ||
+          path.find(fault.path_part) == absl::string_view::npos) {
+        continue;
+      }
+      --fault.times;
+      if (fault.err != 0) return ErrnoError(fault.err, "injected fault in", path);
+      strike = fault.strike;
+      break;
     }
-    --fault.times;
-    return ErrnoError(fault.err, "injected fault in", path);
   }
+  if (strike) strike();  // outside the lock: it may use this filesystem
   return absl::OkStatus();
 }
 
@@ -147,10 +167,23 @@ absl::Status FakeFileSystem::TakeReadLease(int fd, absl::string_view path_for_er
 
 void FakeFileSystem::ReleaseLease(int) {}
 
+void FakeFileSystem::WaitForInodeLock(int) {}
+
 absl::Status FakeFileSystem::WriteFileAtomic(int dirfd, const std::string& name,
                                              absl::string_view content, mode_t mode, bool sync,
                                              absl::string_view path_for_errors) {
   XOI_RETURN_IF_ERROR(Injected(Op::kWrite, path_for_errors));
+  // As the kernel would: no entry is created in an immutable directory, and an immutable file is
+  // not replaced.
+  auto dir = real_.StatFd(dirfd, path_for_errors);
+  auto target = real_.StatAt(dirfd, name.c_str(), path_for_errors);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if ((dir.ok() && HasImmutableFlag(flags_, *dir)) ||
+        (target.ok() && HasImmutableFlag(flags_, *target))) {
+      return ErrnoError(EPERM, "create", path_for_errors);
+    }
+  }
   return real_.WriteFileAtomic(dirfd, name, content, mode, sync, path_for_errors);
 }
 
@@ -163,6 +196,16 @@ absl::Status FakeFileSystem::MakeDir(int dirfd, const char* name, mode_t mode,
 absl::Status FakeFileSystem::Unlink(int dirfd, const char* name, int flags,
                                     absl::string_view path_for_errors) {
   XOI_RETURN_IF_ERROR(Injected(Op::kUnlink, path_for_errors));
+  // As the kernel would: nothing is removed from an immutable directory, nor an immutable inode.
+  auto dir = real_.StatFd(dirfd, path_for_errors);
+  auto target = real_.StatAt(dirfd, name, path_for_errors);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if ((dir.ok() && HasImmutableFlag(flags_, *dir)) ||
+        (target.ok() && HasImmutableFlag(flags_, *target))) {
+      return ErrnoError(EPERM, "remove", path_for_errors);
+    }
+  }
   return real_.Unlink(dirfd, name, flags, path_for_errors);
 }
 

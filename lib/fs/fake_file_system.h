@@ -7,6 +7,7 @@
 #ifndef XOI_LIB_FS_FAKE_FILE_SYSTEM_H_
 #define XOI_LIB_FS_FAKE_FILE_SYSTEM_H_
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -39,6 +40,10 @@ class FakeFileSystem : public FileSystem {
   // `path_part` fail with `err`. Rules are tried in the order they were added.
   void Fail(Op op, std::string path_part, int err, int times = 1);
 
+  // Runs `strike` just before the next `times` calls of `op` whose path contains `path_part` (a
+  // writer who strikes exactly between the program's last look and its action).
+  void Before(Op op, std::string path_part, std::function<void()> strike, int times = 1);
+
   // Makes every read lease on a path containing `path_part` fail with EAGAIN (a writer has it).
   void HoldOpenForWriting(std::string path_part);
 
@@ -67,6 +72,7 @@ class FakeFileSystem : public FileSystem {
   absl::StatusOr<int> GetInodeFlags(int fd, absl::string_view path_for_errors) override;
   absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on,
                                     absl::string_view path_for_errors) override;
+  void WaitForInodeLock(int fd) override;
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override;
   void ReleaseLease(int fd) override;
   absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
@@ -81,8 +87,9 @@ class FakeFileSystem : public FileSystem {
   struct Fault {
     Op op;
     std::string path_part;
-    int err;
+    int err;  // 0: run `strike` instead of failing
     int times;
+    std::function<void()> strike;
   };
   using InodeKey = std::pair<uint64_t, uint64_t>;  // device, inode
 

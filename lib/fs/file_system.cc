@@ -209,6 +209,11 @@ class RealFs : public FileSystem {
     return true;
   }
 
+  void WaitForInodeLock(int fd) override {
+    struct stat st;
+    if (fstat(fd, &st) == 0) (void)fchmod(fd, st.st_mode & 07777);
+  }
+
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override {
     if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0) {
       return ErrnoError(errno, "take read lease on", path_for_errors);

@@ -84,6 +84,11 @@ class FileSystem {
   virtual absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on,
                                             absl::string_view path_for_errors) = 0;
 
+  // Takes and releases the inode's own lock (with an attribute change the kernel refuses on an
+  // immutable inode, so nothing changes), so that operations which checked the inode before and
+  // are waiting for its lock (link(2) checks the immutable flag before taking it) finish first.
+  virtual void WaitForInodeLock(int fd) = 0;
+
   // Takes a read lease on the regular file `fd` (opened read-only): fails with EAGAIN
   // (Unavailable) while any process holds the file open for writing. The lease ends with
   // ReleaseLease or close.
