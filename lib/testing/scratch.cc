@@ -57,13 +57,18 @@ ScratchDir::ScratchDir() {
 
 ScratchDir::~ScratchDir() { LiftAndRemove(path_); }
 
-int LiftAndRemove(const std::string& path) {
-  int cleared = ChangeFlags(path.c_str(), 0, FS_IMMUTABLE_FL | FS_APPEND_FL);
+int LiftFlags(const std::string& path) {
+  int cleared = ChangeFlags(path.c_str(), 0, FS_IMMUTABLE_FL | FS_APPEND_FL) > 0;
   for (const std::string& p : AllPaths(path)) {
     struct stat st;
     if (lstat(p.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) continue;
     cleared += ChangeFlags(p.c_str(), 0, FS_IMMUTABLE_FL | FS_APPEND_FL) > 0;
   }
+  return cleared;
+}
+
+int LiftAndRemove(const std::string& path) {
+  const int cleared = LiftFlags(path);
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
   return cleared;

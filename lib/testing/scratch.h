@@ -30,6 +30,10 @@ class ScratchDir {
 // symlinks), then removes the tree. Returns the number of flags cleared.
 int LiftAndRemove(const std::string& path);
 
+// Clears the immutable and append-only flags of `path` and of every inode below it (not following
+// symlinks), removing nothing. Returns the number of inodes whose flags changed.
+int LiftFlags(const std::string& path);
+
 // Remote-relative paths of the immutable inodes below `root` (symlinks not followed).
 std::set<std::string> ImmutablePaths(const std::string& root);
 
