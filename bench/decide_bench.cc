@@ -28,13 +28,9 @@ const absl::Time kOld = Utc(2026, 10, 1, 10);     // expired since 2026-10-16 wi
 // asked for.
 class FixedFacts : public ItemFacts {
  public:
-  bool IndexedSameIdentity() override {
-    ++calls;
-    return false;
-  }
   ChangeFacts Changes() override {
     ++calls;
-    return ChangeFacts{kNow - absl::Hours(2), "", 0};
+    return ChangeFacts{kNow - absl::Hours(2)};
   }
   RunCheck Run() override {
     ++calls;
@@ -61,15 +57,27 @@ Candidate Item(bool tree, bool immutable, absl::Time birth) {
 
 const Settings kSettings{absl::Hours(14 * 24), absl::Seconds(10), absl::Hours(1), false};
 
+// The item's record, protected when it was finished (`reference`).
+IndexRecord RecordOf(const Candidate& item, absl::Time reference) {
+  IndexRecord r;
+  r.path = item.path;
+  r.ino = item.stat.ino;
+  r.birth = item.stat.birth;
+  r.tree = item.tree;
+  r.reference = reference;
+  return r;
+}
+
 // The steady state: immutable, indexed, not expired. Nothing to do, and no fact
 // asked for.
 void BM_DecideSteadyState(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/state.range(0) != 0, /*immutable=*/true, kFresh);
+  const IndexRecord record = RecordOf(item, kFresh);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action = Decide(item, /*indexed=*/true, kSettings, kNow, facts);
-    benchmark::DoNotOptimize(action);
-    if (action) state.SkipWithError("the steady state planned an action");
+    Decision decision = Decide(item, &record, kSettings, kNow, facts);
+    benchmark::DoNotOptimize(decision);
+    if (decision.action) state.SkipWithError("the steady state planned an action");
   }
   if (facts.calls != 0) state.SkipWithError("the steady state asked for facts (I/O)");
   state.SetLabel(state.range(0) ? "tree" : "file");
@@ -82,11 +90,11 @@ void BM_DecideProtect(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/state.range(0) != 0, /*immutable=*/false, kFresh);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action = Decide(item, /*indexed=*/false, kSettings, kNow, facts);
-    if (!action || action->kind != ActionKind::kProtect) {
+    Decision decision = Decide(item, nullptr, kSettings, kNow, facts);
+    if (!decision.action || decision.action->kind != ActionKind::kProtect) {
       state.SkipWithError("expected a protect action");
     }
-    benchmark::DoNotOptimize(action);
+    benchmark::DoNotOptimize(decision);
   }
   state.SetLabel(state.range(0) ? "tree" : "file");
 }
@@ -95,11 +103,14 @@ BENCHMARK(BM_DecideProtect)->Arg(0)->Arg(1);
 // An expired, immutable item: lift.
 void BM_DecideLift(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/false, /*immutable=*/true, kOld);
+  const IndexRecord record = RecordOf(item, kOld);
   FixedFacts facts;
   for (auto _ : state) {
-    std::optional<Action> action = Decide(item, /*indexed=*/true, kSettings, kNow, facts);
-    if (!action || action->kind != ActionKind::kLift) state.SkipWithError("expected a lift");
-    benchmark::DoNotOptimize(action);
+    Decision decision = Decide(item, &record, kSettings, kNow, facts);
+    if (!decision.action || decision.action->kind != ActionKind::kLift) {
+      state.SkipWithError("expected a lift");
+    }
+    benchmark::DoNotOptimize(decision);
   }
 }
 BENCHMARK(BM_DecideLift);

@@ -1,73 +1,69 @@
-// Micro-benchmarks of the index entry format and entry names: what protecting
-// or lifting one item costs in CPU besides its system calls.
+// Micro-benchmarks of the index's day-file format (lib/core/index_record.h): encoding and decoding
+// a day of records shaped like an XO remote's (VM folders, VHD directories), and the bytes each
+// record takes on disk.
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
 
 namespace xoi {
 namespace {
 
-constexpr char kPath[] =
-    "/srv/backups/r1/xo-vm-backups/4c6e8a1e-0f3b-4d5e-9a7b-1c2d3e4f5a6b/vdis/"
-    "9e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9/"
-    "data/"
-    "20261102T010000Z.vhd";
+const absl::CivilDay kDay(2026, 11, 1);
 
-IndexEntry Entry() {
-  IndexEntry e;
-  e.path = kPath;
-  e.has_identity = true;
-  e.dev = 0xfe01;
-  e.ino = 123456789;
-  e.birth = absl::FromUnixNanos(1795000000123456789);
-  e.tree = true;
-  return e;
-}
-
-void BM_EncodeIndexEntry(benchmark::State& state) {
-  const IndexEntry entry = Entry();
-  for (auto _ : state) {
-    std::string encoded = EncodeIndexEntry(entry);
-    benchmark::DoNotOptimize(encoded);
+// `n` records of one day: 5 items a run (json, xva, and VHD directories), 24 runs a VM.
+std::vector<IndexRecord> Day(int n) {
+  std::vector<IndexRecord> records;
+  const absl::Time start = absl::FromCivil(kDay, absl::UTCTimeZone());
+  for (int i = 0; i < n; ++i) {
+    const int vm = i / 120, run = (i / 5) % 24, item = i % 5;
+    const std::string folder =
+        absl::StrCat("xo-vm-backups/3e6f0c1a-8a1c-4c4e-9d4b-", 100000000000 + vm);
+    const std::string dt = absl::StrCat("20261101T", run < 10 ? "0" : "", run, "0000Z");
+    IndexRecord r;
+    r.path = item < 2 ? absl::StrCat(folder, "/", dt, item == 0 ? ".json" : ".xva")
+                      : absl::StrCat(folder, "/vdis/0b1c2d3e-aaaa-bbbb-cccc-dddddddddddd/",
+                                     "6f1b0c2e-4e0b-4a7f-9c3d-", 100000000000 + item, "/data/", dt,
+                                     ".vhd");
+    r.tree = item >= 2;
+    r.dev = 0x801;
+    r.ino = 1000000 + i;
+    r.birth = start + absl::Seconds(i % 80000) + absl::Nanoseconds(123456789 + i);
+    r.reference = start + absl::Seconds(i % 80000 + 60);
+    if (r.tree) r.locked_at = r.reference + absl::Seconds(5);
+    records.push_back(std::move(r));
   }
+  return records;
 }
-BENCHMARK(BM_EncodeIndexEntry);
 
-void BM_DecodeIndexEntry(benchmark::State& state) {
-  const std::string encoded = EncodeIndexEntry(Entry());
+void BM_EncodeDayFile(benchmark::State& state) {
+  const std::vector<IndexRecord> records = Day(static_cast<int>(state.range(0)));
+  size_t bytes = 0;
   for (auto _ : state) {
-    auto entry = DecodeIndexEntry(encoded);
-    if (!entry.ok()) state.SkipWithError("decode failed");
-    benchmark::DoNotOptimize(entry);
+    std::string text = EncodeDayFile(kDay, records);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(encoded.size()));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.counters["bytes_per_record"] = static_cast<double>(bytes) / state.range(0);
 }
-BENCHMARK(BM_DecodeIndexEntry);
+BENCHMARK(BM_EncodeDayFile)->Arg(1000)->Arg(100000);
 
-// XO's v1 entries: the content is the absolute path.
-void BM_DecodeIndexEntryV1(benchmark::State& state) {
-  const std::string encoded = std::string(kPath) + "\n";
+void BM_DecodeDayFile(benchmark::State& state) {
+  const std::string text = EncodeDayFile(kDay, Day(static_cast<int>(state.range(0))));
   for (auto _ : state) {
-    auto entry = DecodeIndexEntry(encoded);
-    if (!entry.ok()) state.SkipWithError("decode failed");
-    benchmark::DoNotOptimize(entry);
+    auto records = DecodeDayFile(kDay, text);
+    if (!records.ok()) state.SkipWithError("the day file did not decode");
+    benchmark::DoNotOptimize(records);
   }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
 }
-BENCHMARK(BM_DecodeIndexEntryV1);
-
-// One per item walked in every run (the steady state included): SHA-256 of the
-// absolute path.
-void BM_IndexEntryName(benchmark::State& state) {
-  const std::string path = kPath;
-  for (auto _ : state) {
-    std::string name = IndexEntryName(path);
-    benchmark::DoNotOptimize(name);
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(path.size()));
-}
-BENCHMARK(BM_IndexEntryName);
+BENCHMARK(BM_DecodeDayFile)->Arg(1000)->Arg(100000);
 
 }  // namespace
 }  // namespace xoi

@@ -27,8 +27,8 @@ bool Passed(const json::value& checks, const std::string& id) {
 TEST_F(OpsTest, VerifyFailsUntilTheRemoteIsProtectedAndChangesNothing) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
-  const std::vector<std::string> verify = {Runfile("reconciler/xo-immutable"), "verify",
-                                           "--config", config_, "--report", "json"};
+  const std::vector<std::string> verify = {
+      Runfile("reconciler/xo-immutable"), "verify", "--config", config_, "--report", "json"};
   const ProcessResult before = RunProcess(verify);
   EXPECT_EQ(before.exit_code, 1) << before.err;
   EXPECT_FALSE(Passed(Checks(before), "finished-locked"));
@@ -38,7 +38,8 @@ TEST_F(OpsTest, VerifyFailsUntilTheRemoteIsProtectedAndChangesNothing) {
   ASSERT_EQ(Run().exit_code, 0);
   const ProcessResult after = RunProcess(verify);
   EXPECT_EQ(after.exit_code, 0) << after.out;
-  for (const char* id : {"finished-locked", "expired-unlocked", "index-agrees", "immutability-json"}) {
+  for (const char* id :
+       {"finished-locked", "expired-unlocked", "index-agrees", "immutability-json"}) {
     EXPECT_TRUE(Passed(Checks(after), id)) << id;
   }
 }
@@ -49,8 +50,8 @@ TEST_F(OpsTest, VerifyFindsUnlockedFilesIndexDisagreementAndExpiredLocks) {
   ASSERT_EQ(Run().exit_code, 0);
   const std::string file = FirstWith(expected, ".xva");
   ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + file, false));
-  const std::vector<std::string> verify = {Runfile("reconciler/xo-immutable"), "verify",
-                                           "--config", config_, "--report", "json"};
+  const std::vector<std::string> verify = {
+      Runfile("reconciler/xo-immutable"), "verify", "--config", config_, "--report", "json"};
   const ProcessResult drift = RunProcess(verify);
   EXPECT_EQ(drift.exit_code, 1);
   EXPECT_FALSE(Passed(Checks(drift), "finished-locked"));
@@ -70,11 +71,11 @@ TEST_F(OpsTest, TheJunitReportValidatesAgainstTheSchemaAndListsOffenders) {
   const ProcessResult r = RunProcess({Runfile("reconciler/xo-immutable"), "verify", "--config",
                                       config_, "--report", "junit", "--report-file", xml});
   EXPECT_EQ(r.exit_code, 1);
-  const ProcessResult lint = RunProcess(
-      {"xmllint", "--noout", "--schema", Runfile("testdata/junit.xsd"), xml});
+  const ProcessResult lint =
+      RunProcess({"xmllint", "--noout", "--schema", Runfile("testdata/junit.xsd"), xml});
   EXPECT_EQ(lint.exit_code, 0) << lint.err;
   const std::string content = ReadFile(xml);
-  EXPECT_THAT(content, HasSubstr("<testsuite name=\"verify r1\" tests=\"4\""));
+  EXPECT_THAT(content, HasSubstr("<testsuite name=\"verify r1\" tests=\"5\""));
   EXPECT_THAT(content, HasSubstr("offending items (finished-locked)"));
   const std::string run_xml = scratch_.path() + "/run.xml";
   ASSERT_EQ(Run({"--report", "junit", "--report-file", run_xml}).exit_code, 0);
@@ -133,8 +134,8 @@ TEST_F(OpsTest, StatusShowsRunsAndWhetherEachDeltaChainIsLockedBackToItsKey) {
   const std::string alias = FirstWith(expected, "20261006T000000Z.alias.vhd");
   ASSERT_FALSE(alias.empty());
   ASSERT_TRUE(testing::SetImmutableFlag(root_ + "/" + alias, false));
-  const ProcessResult r = RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config",
-                                      config_, "--report", "json"});
+  const ProcessResult r = RunProcess(
+      {Runfile("reconciler/xo-immutable"), "status", "--config", config_, "--report", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value vm = json::parse(r.out).at("remotes").at(0).at("vms").at(0);
   EXPECT_EQ(vm.at("timeline").as_string(), "[K Kdd K]ddd [Kd]??");
@@ -149,10 +150,11 @@ TEST_F(OpsTest, StatusShowsRunsAndWhetherEachDeltaChainIsLockedBackToItsKey) {
   EXPECT_THAT(std::string(runs[11].at("note").as_string()), HasSubstr("no metadata json"));
   const ProcessResult text =
       RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
-  EXPECT_THAT(text.out, HasSubstr("timeline: [K Kdd K]ddd [Kd]??    7 backups protected, 4 chains"));
+  EXPECT_THAT(text.out,
+              HasSubstr("timeline: [K Kdd K]ddd [Kd]??    7 backups protected, 4 chains"));
   EXPECT_THAT(text.out, HasSubstr("delta  locked until"));
-  const ProcessResult other = RunProcess({Runfile("reconciler/xo-immutable"), "status",
-                                          "--config", config_, "--vm", "no-such-vm"});
+  const ProcessResult other = RunProcess(
+      {Runfile("reconciler/xo-immutable"), "status", "--config", config_, "--vm", "no-such-vm"});
   EXPECT_THAT(other.out, ::testing::Not(HasSubstr("VM ")));
 }
 
@@ -161,8 +163,8 @@ TEST_F(OpsTest, StatusSaysWhenRunMetadataCannotBeRead) {
   WriteConfig("7d");
   // An encrypted remote's metadata is not JSON to us.
   for (const std::string& p : expected) {
-    if (p.size() > 5 && p.compare(p.size() - 5, 5, ".json") == 0 && p.find("/vdis/") == std::string::npos &&
-        p.rfind("xo-vm-backups/", 0) == 0) {
+    if (p.size() > 5 && p.compare(p.size() - 5, 5, ".json") == 0 &&
+        p.find("/vdis/") == std::string::npos && p.rfind("xo-vm-backups/", 0) == 0) {
       WriteFile(root_ + "/" + p, std::string("\x8f\x02encrypted", 11));
     }
   }

@@ -27,11 +27,12 @@ namespace xoi {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::xoi::testing::ImmutablePaths;
 using ::xoi::testing::ProcessResult;
 using ::xoi::testing::ReadFile;
-using ::xoi::testing::RunProcess;
 using ::xoi::testing::Runfile;
+using ::xoi::testing::RunProcess;
 using ::xoi::testing::ScratchDir;
 using ::xoi::testing::WriteFile;
 
@@ -47,11 +48,20 @@ inline std::set<std::string> ReadManifest(const std::string& path) {
   return out;
 }
 
+// The records of items protected (not lifted) in a remote's index folder: the lines starting "P"
+// in its day files (lib/core/index_record.h).
 inline size_t CountIndexEntries(const std::string& dir) {
   size_t n = 0;
   std::error_code ec;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().filename().string().size() == 64) ++n;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file() || e.path().extension() != ".idx") continue;
+    const std::string text = ReadFile(e.path().string());
+    for (size_t start = 0; start < text.size();) {
+      const size_t nl = text.find('\n', start);
+      if (text.compare(start, 2, "P\t") == 0) ++n;
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
   }
   return n;
 }
@@ -69,8 +79,9 @@ class RemoteTest : public ::testing::Test {
 
   // Generates the remote; returns the paths that must end up immutable.
   std::set<std::string> Generate(std::vector<std::string> extra = {"--in-progress", "--hostile"}) {
-    std::vector<std::string> argv = {Runfile("tools/gen_remote"), "--root", root_, "--outside",
-                                     outside_, "--manifest", scratch_.path() + "/manifest"};
+    std::vector<std::string> argv = {
+        Runfile("tools/gen_remote"),  "--root", root_, "--outside", outside_, "--manifest",
+        scratch_.path() + "/manifest"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const ProcessResult gen = RunProcess(argv);
     EXPECT_EQ(gen.exit_code, 0) << gen.err;
@@ -90,8 +101,8 @@ class RemoteTest : public ::testing::Test {
   }
 
   ProcessResult Run(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "run", "--config",
-                                     config_, "--report", "json"};
+    std::vector<std::string> argv = {
+        Runfile("reconciler/xo-immutable"), "run", "--config", config_, "--report", "json"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, env);
   }
@@ -120,7 +131,6 @@ class RemoteTest : public ::testing::Test {
   std::string root_, outside_, index_, config_;
 };
 
-
 // Mounts a filesystem for the duration of a test (root only); unmounts even when the test fails.
 class ScopedMount {
  public:
@@ -145,13 +155,13 @@ class ScopedMount {
 
 inline std::string FirstWith(const std::set<std::string>& paths, const std::string& suffix) {
   for (const std::string& p : paths) {
-    if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (p.size() >= suffix.size() &&
+        p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
       return p;
     }
   }
   return "";
 }
-
 
 }  // namespace xoi
 

@@ -66,7 +66,8 @@ class Generator {
     const uint64_t a = Next(), b = Next();
     snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
              static_cast<unsigned>(a >> 16) & 0xffff, static_cast<unsigned>(a) & 0xffff,
-             static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffull));
+             static_cast<unsigned>(b >> 48),
+             static_cast<unsigned long long>(b & 0xffffffffffffull));
     return buf;
   }
   uint64_t Next() {  // xorshift64*
@@ -222,7 +223,8 @@ class Generator {
     MkdirP(o_.outside + "/vm");
     const std::string vm = vms_[0];
     // Symlinks pointing out of the remote: a VM folder, a backup file, a VHD directory, and a
-    // symlink inside a VHD directory (which makes the whole directory refused).
+    // symlink inside a VHD directory (the directory is locked without it: a symlink cannot be
+    // locked, and inside a locked folder it cannot be replaced).
     const std::string out_vm = o_.outside + "/vm";
     FileAt(out_vm + "/20260101T000000Z.json");
     FileAt(out_vm + "/20260101T000000Z.xva");
@@ -234,13 +236,14 @@ class Generator {
     Dir(folder + "/data", false);
     MkdirP(o_.outside + "/vhd");
     Symlink(o_.outside + "/vhd", folder + "/data/20260103T000000Z.vhd");
-    VhdDirectory(folder + "/data/20260104T000000Z.vhd", false);
+    VhdDirectory(folder + "/data/20260104T000000Z.vhd", true);
     Symlink(o_.outside, folder + "/data/20260104T000000Z.vhd/blocks/escape");
     File(vm + "/20260104T000000Z.json", "{}", true);
     File(vm + "/20260103T000000Z.json", "{}", true);
     // A hard link to a file outside the remote, and a FIFO named like a backup.
     FileAt(o_.outside + "/hardlinked");
-    if (link((o_.outside + "/hardlinked").c_str(), Abs(vm + "/20260105T000000Z.xva").c_str()) != 0) {
+    if (link((o_.outside + "/hardlinked").c_str(), Abs(vm + "/20260105T000000Z.xva").c_str()) !=
+        0) {
       Die("link");
     }
     File(vm + "/20260105T000000Z.json", "{}", true);
@@ -257,7 +260,7 @@ class Generator {
     Dir(vm + "/20260108T000000Z.xva", false);  // a directory named like a backup file
     // Odd names: spaces, a newline, bytes that are not UTF-8.
     for (const std::string& stem : {std::string("20260109T000000Z odd name"),
-                                     std::string("new\nline"), std::string("\xff\xfe")}) {
+                                    std::string("new\nline"), std::string("\xff\xfe")}) {
       File(vm + "/" + stem + ".xva", "x", true);
       File(vm + "/" + stem + ".json", "{}", true);
     }
@@ -293,19 +296,32 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     auto number = [&]() { return std::atoi(value().c_str()); };
-    if (a == "--root") o.root = value();
-    else if (a == "--outside") o.outside = value();
-    else if (a == "--manifest") o.manifest = value();
-    else if (a == "--vms") o.vms = number();
-    else if (a == "--runs") o.runs = number();
-    else if (a == "--vdis") o.vdis = number();
-    else if (a == "--blocks") o.blocks = number();
-    else if (a == "--config-backups") o.config_backups = number();
-    else if (a == "--pool-backups") o.pool_backups = number();
-    else if (a == "--seed") o.seed = static_cast<uint64_t>(number());
-    else if (a == "--in-progress") o.in_progress = true;
-    else if (a == "--hostile") o.hostile = true;
-    else return Usage();
+    if (a == "--root")
+      o.root = value();
+    else if (a == "--outside")
+      o.outside = value();
+    else if (a == "--manifest")
+      o.manifest = value();
+    else if (a == "--vms")
+      o.vms = number();
+    else if (a == "--runs")
+      o.runs = number();
+    else if (a == "--vdis")
+      o.vdis = number();
+    else if (a == "--blocks")
+      o.blocks = number();
+    else if (a == "--config-backups")
+      o.config_backups = number();
+    else if (a == "--pool-backups")
+      o.pool_backups = number();
+    else if (a == "--seed")
+      o.seed = static_cast<uint64_t>(number());
+    else if (a == "--in-progress")
+      o.in_progress = true;
+    else if (a == "--hostile")
+      o.hostile = true;
+    else
+      return Usage();
   }
   if (o.root.empty() || o.root[0] != '/') return Usage();
   Generator(o).Run();

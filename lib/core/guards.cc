@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "lib/core/duration.h"
 #include "lib/core/iso_time.h"
 
@@ -13,6 +14,15 @@ namespace {
 namespace json = boost::json;
 
 constexpr uint64_t kMassLiftMinimum = 100;
+
+// Both readings belong to one boot: the same boot id or, where /proc gives none, a boot-time clock
+// that did not go back.
+bool SameBoot(const ClockReading& last, const ClockReading& now) {
+  if (!now.boot_id.empty() || !last.boot_id.empty()) return now.boot_id == last.boot_id;
+  return now.boottime >= last.boottime;
+}
+
+std::string Seconds(absl::Duration d) { return absl::StrCat(absl::ToInt64Seconds(d), "s"); }
 
 }  // namespace
 
@@ -34,7 +44,7 @@ void GuardMassLift(uint64_t protected_items, double max_fraction, Plan* plan) {
   if (protected_items <= kMassLiftMinimum || lifts <= max_fraction * protected_items) return;
   plan->lifts_held = absl::StrCat("mass-lift guard: ", lifts, " of ", protected_items,
                                   " protected items would be lifted at once (more than ",
-                                  static_cast<int>(max_fraction * 100),
+                                  absl::StrFormat("%g", max_fraction * 100),
                                   "%); run with --allow-mass-lift if that is intended");
   HoldLifts(plan, plan->lifts_held);
 }
@@ -46,6 +56,8 @@ std::string EncodeClockRecord(const ClockRecord& r) {
   o["boot_id"] = r.last.boot_id;
   if (r.last.rtc) o["rtc_ns"] = absl::ToUnixNanos(*r.last.rtc);
   o["highest_wall_ns"] = absl::ToUnixNanos(r.highest_wall);
+  o["boot_wall_ns"] = absl::ToUnixNanos(r.boot_wall);
+  o["boot_boottime_ns"] = absl::ToInt64Nanoseconds(r.boot_boottime);
   return json::serialize(o) + "\n";
 }
 
@@ -60,51 +72,71 @@ std::optional<ClockRecord> DecodeClockRecord(absl::string_view text) {
     return n->get_int64();
   };
   const json::value* boot_id = o.if_contains("boot_id");
-  if (!number("wall_ns") || !number("boottime_ns") || !number("highest_wall_ns") || !boot_id ||
-      !boot_id->is_string()) {
+  const std::optional<int64_t> wall = number("wall_ns"), boottime = number("boottime_ns"),
+                               highest = number("highest_wall_ns"),
+                               boot_wall = number("boot_wall_ns"),
+                               boot_boottime = number("boot_boottime_ns");
+  if (!wall || !boottime || !highest || boot_id == nullptr || !boot_id->is_string() ||
+      (o.contains("boot_wall_ns") && !boot_wall) ||
+      (o.contains("boot_boottime_ns") && !boot_boottime) ||
+      o.contains("boot_wall_ns") != o.contains("boot_boottime_ns")) {
     return std::nullopt;
   }
   ClockRecord r;
-  r.last.wall = absl::FromUnixNanos(*number("wall_ns"));
-  r.last.boottime = absl::Nanoseconds(*number("boottime_ns"));
+  r.last.wall = absl::FromUnixNanos(*wall);
+  r.last.boottime = absl::Nanoseconds(*boottime);
   r.last.boot_id = std::string(boot_id->get_string());
   if (auto rtc = number("rtc_ns")) r.last.rtc = absl::FromUnixNanos(*rtc);
-  r.highest_wall = absl::FromUnixNanos(*number("highest_wall_ns"));
+  r.highest_wall = absl::FromUnixNanos(*highest);
+  // Records of version 0.1 have no baseline: the last run's reading starts one.
+  r.boot_wall = absl::FromUnixNanos(boot_wall.value_or(*wall));
+  r.boot_boottime = absl::Nanoseconds(boot_boottime.value_or(*boottime));
   return r;
 }
 
-std::string DetectTimeShift(const std::optional<ClockRecord>& record, const ClockReading& now,
-                            absl::Duration threshold) {
+ClockVerdict JudgeClock(const std::optional<ClockRecord>& record, const ClockReading& now,
+                        absl::Duration threshold) {
+  ClockVerdict verdict;
   if (now.rtc && absl::AbsDuration(now.wall - *now.rtc) > threshold) {
-    return absl::StrCat("the wall clock (", IsoTime(now.wall),
-                        ") disagrees with the hardware clock (", IsoTime(*now.rtc),
-                        ") by more than ", DurationText(threshold));
+    verdict.shift =
+        absl::StrCat("the wall clock (", IsoTime(now.wall), ") disagrees with the hardware clock (",
+                     IsoTime(*now.rtc), ") by more than ", DurationText(threshold));
   }
-  if (!record) return "";
-  if (now.wall < record->highest_wall - threshold) {
-    return absl::StrCat("the wall clock (", IsoTime(now.wall), ") went back more than ",
-                        DurationText(threshold), " below the highest time recorded (",
-                        IsoTime(record->highest_wall), ")");
+  if (!record) return verdict;
+  // The wall clock cannot be earlier than the highest time any run saw.
+  verdict.lag = std::max(absl::ZeroDuration(), record->highest_wall - now.wall);
+  if (verdict.shift.empty() && now.wall < record->highest_wall - threshold) {
+    verdict.shift = absl::StrCat("the wall clock (", IsoTime(now.wall), ") went back more than ",
+                                 DurationText(threshold), " below the highest time recorded (",
+                                 IsoTime(record->highest_wall), ")");
   }
-  if (!now.boot_id.empty() && now.boot_id == record->last.boot_id) {
-    const absl::Duration wall_moved = now.wall - record->last.wall;
-    const absl::Duration boot_moved = now.boottime - record->last.boottime;
-    if (wall_moved - boot_moved > threshold) {
-      const auto seconds = [](absl::Duration d) {
-        return absl::StrCat(absl::ToInt64Seconds(d), "s");
-      };
-      return absl::StrCat("the wall clock moved ", seconds(wall_moved), " since the last run (",
-                          IsoTime(record->last.wall), ") but the boot-time clock only ",
-                          seconds(boot_moved));
+  if (SameBoot(record->last, now)) {
+    // Where this boot's baseline says the wall clock must be now.
+    const absl::Time expected = record->boot_wall + (now.boottime - record->boot_boottime);
+    const absl::Duration drift = now.wall - expected;
+    verdict.lag = std::max(verdict.lag, -drift);
+    if (verdict.shift.empty() && absl::AbsDuration(drift) > threshold) {
+      verdict.shift = absl::StrCat(
+          "the wall clock (", IsoTime(now.wall), ") is ", Seconds(absl::AbsDuration(drift)),
+          drift > absl::ZeroDuration() ? " ahead of" : " behind",
+          " where the boot-time clock puts it since this boot's first run (", IsoTime(expected),
+          "); it moved, in one step or several");
     }
   }
-  return "";
+  return verdict;
 }
 
 ClockRecord NextClockRecord(const std::optional<ClockRecord>& record, const ClockReading& now) {
   ClockRecord next;
   next.last = now;
   next.highest_wall = record ? std::max(record->highest_wall, now.wall) : now.wall;
+  if (record && SameBoot(record->last, now)) {
+    next.boot_wall = record->boot_wall;
+    next.boot_boottime = record->boot_boottime;
+  } else {
+    next.boot_wall = now.wall;
+    next.boot_boottime = now.boottime;
+  }
   return next;
 }
 

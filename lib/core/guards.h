@@ -1,14 +1,25 @@
-// The guards that hold lifts back: nothing is lifted while the wall clock cannot be trusted, nor
-// when one run would lift an unusual share of a remote's protected items at once. Pure policy: the
-// clock readings and their record come from lib/fs (clocks.h, state_dir.h).
+// The guards that hold lifts back, and the clock they judge by. Pure policy: the clock readings and
+// their record come from lib/fs (clocks.h, state_dir.h).
 //
-// Time shift. Expiry is judged by this machine's wall clock alone, so whoever moves it (a rogue NTP
-// server, a compromised hypervisor) could make every backup expire at once. Each run records the
-// wall clock, the boot-time clock (which only the kernel advances) and the boot id, and compares
-// with the last record: the wall clock moving more than the threshold further than the boot-time
-// clock within one boot, disagreeing with the RTC by more than the threshold, or going back more
-// than the threshold below the highest time ever recorded is a time shift. A shift is sticky:
-// runs protect as usual but lift nothing until root clears it (`xo-immutable clear-time-shift`).
+// Mass lift. One run never lifts more than a set share of a remote's protected items (as the index
+// counts them, which a writer cannot shrink by hiding folders from the walk) without
+// --allow-mass-lift.
+//
+// Time shift. Expiry is judged by this machine's wall clock, so whoever moves it (a rogue NTP
+// server, a compromised hypervisor) could make every backup expire at once. Within one boot the
+// offset between the wall clock and the boot-time clock (which only the kernel advances) is fixed,
+// so each run measures the wall clock against the first record of this boot: a drift of more than
+// the threshold, however small each step was, is a time shift. Across a reboot the boot-time clock
+// starts again and no drift can be measured: the wall clock may then not go back more than the
+// threshold below the highest time ever recorded, and a new baseline starts (a machine can be off
+// for any time, so a forward jump across a reboot is accepted). A wall clock that disagrees with
+// the RTC by more than the threshold is a shift too. A shift is sticky: runs protect as usual but
+// lift nothing until root clears it (`xo-immutable clear-time-shift`).
+//
+// Clock lag. A wall clock that is behind (stepped back by less than the threshold, or not yet
+// corrected after a reboot) would make files written meanwhile look older than they are, and so
+// expire early. The lag, how far the wall clock is behind what the records prove it must at least
+// be, is added to the times an item's expiry counts from.
 #ifndef XOI_LIB_CORE_GUARDS_H_
 #define XOI_LIB_CORE_GUARDS_H_
 
@@ -25,8 +36,9 @@ namespace xoi {
 // Turns every lift of `plan` into a wait whose reason says `why`; returns how many.
 size_t HoldLifts(Plan* plan, absl::string_view why);
 
-// The mass-lift guard: when `plan` would lift more than `max_fraction` of `protected_items` (and
-// there are more than 100), holds every lift back and says why in plan->lifts_held.
+// The mass-lift guard: when `plan` would lift more than `max_fraction` of the remote's
+// `protected_items` (when there are more than 100), holds every lift back and says why in
+// plan->lifts_held.
 void GuardMassLift(uint64_t protected_items, double max_fraction, Plan* plan);
 
 struct ClockReading {
@@ -38,19 +50,27 @@ struct ClockReading {
 
 // What the previous runs recorded.
 struct ClockRecord {
-  ClockReading last;
+  ClockReading last;        // the last run's reading
   absl::Time highest_wall;  // the highest wall clock any run has seen
+  // The first reading of the boot `last` belongs to: the baseline drift is measured against.
+  absl::Time boot_wall;
+  absl::Duration boot_boottime;
 };
 
 std::string EncodeClockRecord(const ClockRecord& record);
-// nullopt for content that is not a clock record.
+// nullopt for content that is not a complete clock record (a caller must then fail closed).
 std::optional<ClockRecord> DecodeClockRecord(absl::string_view text);
 
-// The reason `now` cannot be trusted given `record` (nullopt: first run), or "" when it can.
-std::string DetectTimeShift(const std::optional<ClockRecord>& record, const ClockReading& now,
-                            absl::Duration threshold);
+struct ClockVerdict {
+  std::string shift;   // non-empty: the wall clock cannot be trusted, and why
+  absl::Duration lag;  // how far the wall clock is behind what the record proves (never negative)
+};
 
-// The record to keep after a run that read `now`.
+// Judges the clock reading `now` against `record` (nullopt: the first run ever).
+ClockVerdict JudgeClock(const std::optional<ClockRecord>& record, const ClockReading& now,
+                        absl::Duration threshold);
+
+// The record to keep after a run that read `now`: a new boot starts a new baseline.
 ClockRecord NextClockRecord(const std::optional<ClockRecord>& record, const ClockReading& now);
 
 }  // namespace xoi

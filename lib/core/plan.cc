@@ -62,6 +62,12 @@ absl::string_view WarningKindName(WarningKind kind) {
       return "locked-unknown";
     case WarningKind::kLockedMoved:
       return "locked-moved";
+    case WarningKind::kMemberNotLockable:
+      return "member-not-lockable";
+    case WarningKind::kClock:
+      return "clock";
+    case WarningKind::kIndexNotice:
+      return "index-notice";
   }
   return "?";
 }
@@ -76,6 +82,10 @@ bool IsIndexDisagreement(WarningKind kind) {
     case WarningKind::kLockedUnknown:
     case WarningKind::kLockedMoved:
       return true;
+    case WarningKind::kMemberNotLockable:
+    case WarningKind::kClock:
+    case WarningKind::kIndexNotice:
+      return false;
   }
   return false;
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "lib/core/facts.h"
 
 namespace xoi {
@@ -35,17 +35,31 @@ struct Action {
   ActionKind kind;
   std::string path;  // remote-relative
   bool tree = false;
-  // The inode decided on; the executor refuses to act on another one. Zero ino: not known (an
-  // index entry without identity, or a file that does not exist yet).
+  // The inode decided on; the executor refuses to act on another one. Zero ino: not known (a file
+  // that does not exist yet).
   FileStat stat;
-  absl::CivilDay day;      // index folder of the item (creation day)
-  bool indexed = true;     // false for the remote's own metadata files, which the index ignores
-  std::string index_name;  // entry name for kIndex/kUnindex/kLift of unwalked entries
+  bool indexed = true;  // false for the remote's own files, which the index ignores
+  // kProtect, kReprotect, kIndex: what the item's expiry counts from, as its index record keeps it.
+  // A protect raises it to the newest change the executor sees while locking (plus clock_lag).
+  absl::Time reference;
+  absl::Duration clock_lag;
+  // kIndex of a tree: when its members were locked, as far as known (InfinitePast: its ctime).
+  absl::Time locked_at = absl::InfinitePast();
+  // kLift of a tree: the members born after `members_locked_by` came in after the tree was locked
+  // (through a folder that was still mutable): not the item's, left as they are. Members born from
+  // `members_expired_before` on have not expired yet: the lift waits for them (the directory and
+  // the record stay). The executor descends only into member folders that are immutable.
+  absl::Time members_locked_by = absl::InfiniteFuture();
+  absl::Time members_expired_before = absl::InfiniteFuture();
+  absl::Time expires_at = absl::InfiniteFuture();  // for reports; InfiniteFuture: not an item
   std::string reason;
   std::string content;  // kWriteMarker: the new immutability.json
   // kRemoveMarker: carried out only when every lift before it in the plan took effect (XO must not
   // be told the remote is mutable while something is still locked); otherwise skipped.
   bool requires_all_lifts = false;
+  // kProtect: finished for longer than orphanGrace already, so that not getting it done (a writer
+  // holding it open, an error) is no longer "not finished yet" but a backup left unprotected.
+  bool overdue = false;
 };
 
 // What came of one entry of a plan.
@@ -76,6 +90,9 @@ enum class WarningKind {
   kIndexedReplaced,          // the indexed path now holds another inode
   kLockedUnknown,            // sweep: locked, out of the globs' reach, unknown to the index
   kLockedMoved,              // sweep: a locked item moved out of the globs' reach, not expired yet
+  kMemberNotLockable,        // a member of a tree that cannot be locked (FIFO, hard link, ...)
+  kClock,                    // the clock record could not be read or written
+  kIndexNotice,              // the index was migrated from an older format
 };
 
 absl::string_view WarningKindName(WarningKind kind);

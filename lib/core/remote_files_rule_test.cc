@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -175,7 +176,6 @@ void RunCase(const Case& c) {
     EXPECT_FALSE(a.indexed) << "the index ignores the remote's own files";
     EXPECT_FALSE(a.tree);
     EXPECT_FALSE(a.reason.empty());
-    EXPECT_TRUE(a.index_name.empty());
     EXPECT_EQ(a.requires_all_lifts, a.kind == ActionKind::kRemoveMarker);
     EXPECT_EQ(a.content.empty(), a.kind != ActionKind::kWriteMarker);
     auto it = facts.files.find(a.path);
@@ -382,6 +382,38 @@ TEST(PlanRemoteFilesTest, DamagedMarkerIsRewritten) {
        .want = {{ActionKind::kWriteMarker, kMarkerName}},
        .content_calls = 1,
        .want_since_ms = absl::ToUnixMillis(kNow)},
+      {.name = "negative since: rewrite, since now",
+       .marker = File(true),
+       .content = R"({"since":-1,"immutable":true,"duration":1209600000})",
+       .want = {{ActionKind::kWriteMarker, kMarkerName}},
+       .content_calls = 1,
+       .want_since_ms = absl::ToUnixMillis(kNow),
+       .reason_lacks = {"since kept"}},
+      {.name = "since beyond int64: rewrite, since now",
+       .marker = File(true),
+       .content = R"({"since":18446744073709551615,"immutable":true,"duration":1209600000})",
+       .want = {{ActionKind::kWriteMarker, kMarkerName}},
+       .content_calls = 1,
+       .want_since_ms = absl::ToUnixMillis(kNow)},
+      {.name = "duration beyond int64: rewrite, since kept",
+       .marker = File(true),
+       .content = R"({"since":1700000000000,"immutable":true,"duration":18446744073709551615})",
+       .want = {{ActionKind::kWriteMarker, kMarkerName}},
+       .content_calls = 1,
+       .want_since_ms = kSinceMs},
+      {.name = "nested too deep: rewrite, since now",
+       .marker = File(true),
+       .content = R"({"since":1700000000000,"immutable":true,"duration":1209600000,)"
+                  R"("a":[[[[[[[[[[1]]]]]]]]]]})",
+       .want = {{ActionKind::kWriteMarker, kMarkerName}},
+       .content_calls = 1,
+       .want_since_ms = absl::ToUnixMillis(kNow)},
+      {.name = "trailing garbage: rewrite, since now",
+       .marker = File(true),
+       .content = std::string(kRightContent) + "}",
+       .want = {{ActionKind::kWriteMarker, kMarkerName}},
+       .content_calls = 1,
+       .want_since_ms = absl::ToUnixMillis(kNow)},
       {.name = "missing duration: rewrite, since kept",
        .marker = File(true),
        .content = R"({"since":1700000000000,"immutable":true})",
@@ -408,16 +440,185 @@ TEST(PlanRemoteFilesTest, DamagedMarkerIsRewritten) {
        .want = {{ActionKind::kWriteMarker, kMarkerName}},
        .content_calls = 1,
        .want_since_ms = kSinceMs},
-      // Current behaviour: the marker's file type is not checked (the root files' is); the write
-      // carries the directory's stat and the executor must refuse it.
-      {.name = "marker is a directory (unreadable): rewrite, with the directory's stat",
-       .marker = Other(S_IFDIR),
-       .content = std::nullopt,
-       .want = {{ActionKind::kWriteMarker, kMarkerName}},
-       .content_calls = 1,
-       .want_since_ms = absl::ToUnixMillis(kNow)},
   };
   for (const Case& c : cases) RunCase(c);
+}
+
+TEST(PlanRemoteFilesTest, MarkerOfAnotherType) {
+  const std::vector<Case> cases = {
+      {.name = "a directory named immutability.json: refused, never read nor written",
+       .marker = Other(S_IFDIR),
+       .content = kRightContent,
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"a directory named immutability.json: not touched"}},
+      {.name = "a symlink named immutability.json: refused",
+       .marker = Other(S_IFLNK),
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"symlink"}},
+      {.name = "a FIFO named immutability.json: refused",
+       .marker = Other(S_IFIFO),
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"FIFO"}},
+      {.name = "an immutable directory named immutability.json: refused all the same",
+       .marker =
+           [] {
+             FileStat st = Other(S_IFDIR);
+             st.immutable = true;
+             return st;
+           }(),
+       .want = {{ActionKind::kRefuse, kMarkerName}}},
+      {.name = "after the root files: they are still protected",
+       .encryption = File(false),
+       .marker = Other(S_IFDIR),
+       .want = {{ActionKind::kProtect, kEncryption}, {ActionKind::kRefuse, kMarkerName}}},
+      {.name = "releasing: a directory is refused, not removed",
+       .duration = absl::ZeroDuration(),
+       .marker = Other(S_IFDIR),
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .initialised_calls = 0},
+      // Locking or rewriting a file with other names would reach them too, possibly outside the
+      // remote: like XO's root files, a hard-linked marker is refused, and never read.
+      {.name = "right content, mutable, 2 hard links: refused, never read",
+       .marker = File(false, absl::Hours(2), 2),
+       .content = kRightContent,
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"2 hard links", "immutability.json is not touched"}},
+      {.name = "wrong content, 2 hard links: refused, not rewritten",
+       .marker = File(false, absl::Hours(2), 2),
+       .content = R"({"since":1700000000000,"immutable":true,"duration":1})",
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"2 hard links"}},
+      {.name = "immutable, 3 hard links: refused",
+       .marker = File(true, absl::Hours(2), 3),
+       .content = kRightContent,
+       .want = {{ActionKind::kRefuse, kMarkerName}},
+       .reason_has = {"3 hard links"}},
+      {.name = "2 hard links, after the root files: they are still protected",
+       .metadata = File(false),
+       .marker = File(false, absl::Hours(2), 2),
+       .want = {{ActionKind::kProtect, kMetadata}, {ActionKind::kRefuse, kMarkerName}}},
+      {.name = "releasing, 2 hard links: still unlocked and removed (only writing is refused)",
+       .duration = absl::ZeroDuration(),
+       .marker = File(false, absl::Hours(2), 2),
+       .want = {{ActionKind::kRemoveMarker, kMarkerName}},
+       .initialised_calls = 0},
+      {.name = "one link: the control, protected",
+       .marker = File(false, absl::Hours(2), 1),
+       .content = kRightContent,
+       .want = {{ActionKind::kProtect, kMarkerName}},
+       .content_calls = 1},
+  };
+  for (const Case& c : cases) RunCase(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ParseMarker: whatever the remote's writer put in immutability.json, read defensively.
+
+struct ParseCase {
+  std::string name;
+  std::string content;
+  std::optional<int64_t> since_ms;
+  std::optional<int64_t> duration_ms;
+  bool immutable;
+};
+
+void RunParseCases(const std::vector<ParseCase>& cases) {
+  for (const ParseCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    MarkerFields fields;
+    ASSERT_NO_THROW(fields = ParseMarker(c.content));
+    EXPECT_EQ(fields.since, c.since_ms
+                                ? std::optional<absl::Time>(absl::FromUnixMillis(*c.since_ms))
+                                : std::nullopt);
+    EXPECT_EQ(fields.duration_ms, c.duration_ms);
+    EXPECT_EQ(fields.immutable, c.immutable);
+  }
+}
+
+TEST(ParseMarkerTest, WellFormed) {
+  RunParseCases({
+      {"XO's own content", kRightContent, kSinceMs, k14dMs, true},
+      {"our own content", MarkerContent(absl::FromUnixMillis(kSinceMs), k14d), kSinceMs, k14dMs,
+       true},
+      {"spacing, key order, unknown keys",
+       R"( { "x": {"y": [1, 2]}, "duration" : 1 , "immutable":true,"since":0 } )", 0, 1, true},
+      {"immutable false", R"({"since":5,"immutable":false,"duration":7})", 5, 7, false},
+      {"nothing but braces", "{}", std::nullopt, std::nullopt, false},
+      {"nesting 8 deep (the limit) is fine", R"({"since":5,"a":[[[[[[[1]]]]]]]})", 5, std::nullopt,
+       false},
+  });
+}
+
+TEST(ParseMarkerTest, Numbers) {
+  RunParseCases({
+      {"the largest int64", R"({"since":9223372036854775807,"duration":9223372036854775807})",
+       INT64_MAX, INT64_MAX, false},
+      {"the smallest int64: since dropped (negative)",
+       R"({"since":-9223372036854775808,"duration":-9223372036854775808})", std::nullopt, INT64_MIN,
+       false},
+      {"just above int64 (a uint64): dropped",
+       R"({"since":9223372036854775808,"duration":9223372036854775808,"immutable":true})",
+       std::nullopt, std::nullopt, true},
+      {"the largest uint64: dropped",
+       R"({"since":18446744073709551615,"duration":18446744073709551615,"immutable":true})",
+       std::nullopt, std::nullopt, true},
+      {"beyond uint64: a double, dropped",
+       R"({"since":18446744073709551616,"duration":1e30,"immutable":true})", std::nullopt,
+       std::nullopt, true},
+      // No remote was made immutable before 1970: a negative `since` is ignored (the marker is
+      // rewritten with the time of the run); the duration is kept as it is, for the caller to
+      // compare.
+      {"negative since: ignored; negative duration: kept",
+       R"({"since":-1,"duration":-1209600000,"immutable":true})", std::nullopt, -1209600000, true},
+      {"since 0 (1970-01-01): kept", R"({"since":0,"duration":1,"immutable":true})", 0, 1, true},
+      {"since -0: the same 0", R"({"since":-0,"duration":1,"immutable":true})", 0, 1, true},
+      {"floats: dropped, even of an integral value",
+       R"({"since":1700000000000.0,"duration":1.2096e9,"immutable":true})", std::nullopt,
+       std::nullopt, true},
+      {"a fraction: dropped", R"({"since":0.5,"duration":-0.5,"immutable":true})", std::nullopt,
+       std::nullopt, true},
+      {"numbers as strings: dropped",
+       R"({"since":"1700000000000","duration":"1209600000","immutable":"true"})", std::nullopt,
+       std::nullopt, false},
+      {"other types: dropped", R"({"since":null,"duration":[1],"immutable":1})", std::nullopt,
+       std::nullopt, false},
+      {"objects: dropped", R"({"since":{"ms":1},"duration":{},"immutable":{}})", std::nullopt,
+       std::nullopt, false},
+  });
+}
+
+TEST(ParseMarkerTest, NotAMarker) {
+  const std::string deep_arrays = R"({"since":5,"immutable":true,"a":)" + std::string(100000, '[') +
+                                  std::string(100000, ']') + "}";
+  const std::string deep_objects = [] {
+    std::string s = R"({"since":5,"immutable":true)";
+    for (int i = 0; i < 1000; ++i) s += R"(,"a":{"b":1)";
+    for (int i = 0; i < 1000; ++i) s += "}";
+    return s + "}";
+  }();
+  RunParseCases({
+      {"empty", "", std::nullopt, std::nullopt, false},
+      {"garbage", "garbage", std::nullopt, std::nullopt, false},
+      {"an array", R"([1700000000000,true,1209600000])", std::nullopt, std::nullopt, false},
+      {"a number", "1700000000000", std::nullopt, std::nullopt, false},
+      {"a string", R"("{\"since\":1}")", std::nullopt, std::nullopt, false},
+      {"null", "null", std::nullopt, std::nullopt, false},
+      {"true", "true", std::nullopt, std::nullopt, false},
+      {"truncated", R"({"since":1700000000000,"immutable":true,"duration":1209600000)",
+       std::nullopt, std::nullopt, false},
+      {"trailing garbage", std::string(kRightContent) + " x", std::nullopt, std::nullopt, false},
+      {"two objects", std::string(kRightContent) + kRightContent, std::nullopt, std::nullopt,
+       false},
+      {"a comment", std::string("/* XO */") + kRightContent, std::nullopt, std::nullopt, false},
+      {"a NUL byte", std::string(R"({"since":1,"immutable":true})") + std::string(1, '\0'),
+       std::nullopt, std::nullopt, false},
+      {"NaN", R"({"since":NaN,"immutable":true})", std::nullopt, std::nullopt, false},
+      {"nested 9 deep: refused whole", R"({"since":5,"immutable":true,"a":[[[[[[[[1]]]]]]]]})",
+       std::nullopt, std::nullopt, false},
+      {"nested 100000 arrays deep: refused, no stack overflow", deep_arrays, std::nullopt,
+       std::nullopt, false},
+      {"nested 1000 objects deep: refused", deep_objects, std::nullopt, std::nullopt, false},
+  });
 }
 
 TEST(PlanRemoteFilesTest, RootFilesWhileProtecting) {

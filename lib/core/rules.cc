@@ -1,12 +1,14 @@
 #include "lib/core/rules.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "lib/core/duration.h"
 #include "lib/core/expiry.h"
 #include "lib/core/iso_time.h"
@@ -16,12 +18,43 @@ namespace {
 
 namespace json = boost::json;
 
+constexpr char kReleasing[] = "immutability duration is 0: the remote is being released";
+
 std::string Ago(absl::Duration d) {
   const absl::Duration seconds = absl::Trunc(d, absl::Seconds(1));
   return seconds <= absl::ZeroDuration() ? "0s" : DurationText(seconds);
 }
 
-constexpr char kReleasing[] = "immutability duration is 0: the remote is being released";
+bool Expired(absl::Time reference, const Settings& settings, absl::Time now) {
+  return IsExpired(CreationDay(reference), settings.duration, now);
+}
+
+// Why an expired item is lifted.
+std::string ExpiredReason(absl::Time reference, const Settings& settings) {
+  if (settings.duration == absl::ZeroDuration()) return kReleasing;
+  return absl::StrCat("expired: finished ", FormatDay(CreationDay(reference)), ", protected until ",
+                      IsoTime(ItemExpiresAt(reference, settings)));
+}
+
+// Which members a lift of a tree may clear: those born by the time the tree was locked (anything
+// born after came in through a folder that was still mutable, and belongs to someone else), once
+// they have expired themselves. `locked_at` unknown: the directory's ctime, which for an immutable
+// directory is when it was locked.
+void LimitTreeLift(absl::Time locked_at, absl::Time reference, const FileStat& top,
+                   const Settings& settings, absl::Time now, Action* lift) {
+  // Unknown (adopted or migrated items): an immutable directory's ctime is when it was locked; a
+  // mutable one's can be moved by anyone writing into it, so its reference (the newest change of
+  // its members when it was locked) stands in.
+  lift->members_locked_by = locked_at != absl::InfinitePast() ? locked_at
+                            : top.immutable                   ? top.ctime
+                                                              : reference;
+  // A member born at b has expired iff its day ends `duration` before now: iff b is before the
+  // start of the UTC day of (now - duration).
+  lift->members_expired_before =
+      settings.duration == absl::ZeroDuration()
+          ? absl::InfiniteFuture()
+          : absl::FromCivil(CreationDay(now - settings.duration), absl::UTCTimeZone());
+}
 
 Action RootAction(ActionKind kind, std::string name, const FileStat& st, std::string reason) {
   Action a{kind, std::move(name), false, st};
@@ -30,142 +63,217 @@ Action RootAction(ActionKind kind, std::string name, const FileStat& st, std::st
   return a;
 }
 
+// The identity of `record`, as the executor needs it for an index-only action.
+FileStat StatOf(const IndexRecord& record) {
+  FileStat st;
+  st.dev = record.dev;
+  st.ino = record.ino;
+  st.birth = record.birth;
+  st.mode = record.tree ? S_IFDIR : S_IFREG;
+  return st;
+}
+
+void WarnOddMembers(const std::vector<OddMember>& odd, std::vector<Warning>* warnings) {
+  for (const OddMember& m : odd) {
+    warnings->push_back(Warning{WarningKind::kMemberNotLockable, m.path,
+                                absl::StrCat(m.why, ": cannot be locked; the rest of the backup ",
+                                             "is, and this member is left as it is")});
+  }
+}
+
 }  // namespace
+
+absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings) {
+  return ExpiresAt(CreationDay(reference), settings.duration);
+}
 
 // ---------------------------------------------------------------------------------------------
 // One item.
 
-std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings& settings,
-                             absl::Time now, ItemFacts& facts) {
-  const absl::CivilDay day = CreationDay(item.stat.birth);
-  const bool expired = IsExpired(day, settings.duration, now);
-  const absl::Time expires_at = ExpiresAt(day, settings.duration);
+Decision Decide(const Candidate& item, const IndexRecord* record, const Settings& settings,
+                absl::Time now, ItemFacts& facts) {
+  Decision decision;
+  const FileStat& st = item.stat;
   // Built only when there is something to do: the steady state copies nothing.
-  auto make = [&](ActionKind kind, std::string reason) {
-    Action action{kind, item.path, item.tree, item.stat, day};
+  auto make = [&](ActionKind kind, absl::Time reference, std::string reason) {
+    Action action{kind, item.path, item.tree, st};
+    action.reference = reference;
+    action.expires_at = ItemExpiresAt(reference, settings);
+    action.clock_lag = settings.clock_lag;
     action.reason = std::move(reason);
     return action;
   };
+  // A record of an item this program protected and has not lifted.
+  const IndexRecord* protected_record = record != nullptr && !record->lifted ? record : nullptr;
 
-  if (item.stat.immutable) {
-    if (expired && !indexed && !item.stat.has_btime) {
-      // Without a birth time the creation day comes from the ctime, which our own flag change
-      // moved: with no index entry either, the real day is unknown. Keep it locked.
-      return make(ActionKind::kRefuse,
-                  "no birth time on this filesystem and no index entry: its creation day is "
-                  "unknown, kept locked");
-    }
-    if (expired) {
-      return make(ActionKind::kLift, settings.duration == absl::ZeroDuration()
-                                         ? std::string(kReleasing)
-                                         : absl::StrCat("expired: created ", FormatDay(day),
-                                                        ", protected until ", IsoTime(expires_at)));
+  if (st.immutable) {
+    // Not in the index: locked by XO's daemon (or by a run killed before it recorded it); its
+    // ctime is when it was locked, which nobody but root can move (corrected for a clock that was
+    // behind, like any reference).
+    const absl::Time reference =
+        protected_record ? protected_record->reference : st.ctime + settings.clock_lag;
+    if (Expired(reference, settings, now)) {
+      Action lift = make(ActionKind::kLift, reference, ExpiredReason(reference, settings));
+      if (item.tree) {
+        LimitTreeLift(protected_record ? protected_record->locked_at : absl::InfinitePast(),
+                      reference, st, settings, now, &lift);
+      }
+      decision.action = std::move(lift);
+      return decision;
     }
     if (item.tree && settings.deep) {
-      const uint64_t unlocked = facts.Changes().mutable_members;
-      if (unlocked > 0) {
-        return make(ActionKind::kReprotect,
-                    absl::StrCat("drift: ", unlocked, " members made mutable before expiry (",
-                                 "protected until ", IsoTime(expires_at), ")"));
+      const ChangeFacts changes = facts.Changes();
+      WarnOddMembers(changes.odd_members, &decision.warnings);
+      if (changes.mutable_members > 0) {
+        decision.action = make(ActionKind::kReprotect, reference,
+                               absl::StrCat("drift: ", changes.mutable_members,
+                                            " members made mutable before expiry (protected until ",
+                                            IsoTime(ItemExpiresAt(reference, settings)), ")"));
+        return decision;
       }
     }
-    if (!indexed) {
-      return make(ActionKind::kIndex,
-                  "immutable but not in the index (locked by XO's daemon, or by an interrupted "
-                  "run): recorded");
+    if (protected_record != nullptr && !protected_record->complete) {
+      decision.action =
+          make(ActionKind::kReprotect, reference,
+               "an earlier protection of it stopped half-way (an error, a writer): finishing it");
+      return decision;
     }
-    return std::nullopt;  // the steady state
+    if (protected_record == nullptr && item.tree) {
+      // A tree is locked top down, so its directory's flag alone does not say that its members
+      // are locked (a run killed half-way, XO's daemon locking the folder only): they are checked
+      // and locked, and then it is recorded.
+      decision.action =
+          make(ActionKind::kReprotect, reference,
+               "immutable but not in the index (locked by XO's daemon, or by an interrupted run): "
+               "its members are locked too, and it is recorded, expiring from when it was locked");
+    } else if (protected_record == nullptr) {
+      decision.action = make(ActionKind::kIndex, reference,
+                             "immutable but not in the index (locked by XO's daemon, or by an "
+                             "interrupted run): recorded, expiring from when it was locked");
+    } else if (protected_record->path != item.path) {
+      Action follow =
+          make(ActionKind::kIndex, reference,
+               absl::StrCat("moved from ", protected_record->path, ": its record follows it"));
+      follow.locked_at = protected_record->locked_at;
+      decision.action = std::move(follow);
+    }
+    return decision;  // nothing to do: the steady state
   }
 
-  if (expired) {
-    if (indexed) {
-      return make(ActionKind::kLift, "expired and indexed: finishing an interrupted lift");
+  // Locking a file with other hard links would lock its other names too, possibly outside the
+  // remote.
+  const bool hard_linked = !item.tree && st.nlink > 1;
+  auto refuse_links = [&] {
+    decision.action = make(ActionKind::kRefuse, st.ctime,
+                           absl::StrCat(st.nlink, " hard links: locking it would lock the other ",
+                                        "names too, possibly outside the remote"));
+    return decision;
+  };
+  if (protected_record != nullptr) {
+    const absl::Time reference = protected_record->reference;
+    if (Expired(reference, settings, now)) {
+      Action lift =
+          make(ActionKind::kLift, reference, "expired and indexed: finishing an interrupted lift");
+      if (item.tree) {
+        LimitTreeLift(protected_record->locked_at, reference, st, settings, now, &lift);
+      }
+      decision.action = std::move(lift);
+      return decision;
     }
-    return std::nullopt;  // expired and never protected: left alone
+    if (hard_linked) return refuse_links();
+    decision.action = make(ActionKind::kReprotect, reference,
+                           absl::StrCat("drift: made mutable before expiry (protected until ",
+                                        IsoTime(ItemExpiresAt(reference, settings)), ")"));
+    return decision;
   }
-  if (!item.tree && item.stat.nlink > 1) {
-    return make(ActionKind::kRefuse,
-                absl::StrCat(item.stat.nlink, " hard links: locking it would lock the other ",
-                             "names too, possibly outside the remote"));
+  if (record != nullptr && record->path == item.path) {
+    return decision;  // lifted once already: XO's merges and retention may change it now
   }
-  if (indexed && facts.IndexedSameIdentity()) {
-    return make(ActionKind::kReprotect,
-                absl::StrCat("drift: made mutable before expiry (protected until ",
-                             IsoTime(expires_at), ")"));
+  if (settings.duration == absl::ZeroDuration()) {
+    return decision;  // the remote is being released: nothing new is locked
   }
+
   const ChangeFacts changes = facts.Changes();
-  if (!changes.refusal.empty()) return make(ActionKind::kRefuse, changes.refusal);
   const absl::Duration unchanged = now - changes.newest_change;
   if (unchanged < settings.settle) {
-    return make(ActionKind::kWait, absl::StrCat("changed ", Ago(unchanged), " ago (settle ",
-                                                DurationText(settings.settle), ")"));
+    decision.action = make(ActionKind::kWait, changes.newest_change,
+                           absl::StrCat("changed ", Ago(unchanged), " ago (settle ",
+                                        DurationText(settings.settle), ")"));
+    return decision;
   }
+  // When it was finished as this server saw it; the clock's lag corrects a wall clock that was
+  // behind when it was written.
+  const absl::Time reference = changes.newest_change + settings.clock_lag;
+  if (Expired(reference, settings, now)) {
+    return decision;  // finished and past its time before anything could lock it: left alone
+  }
+  if (hard_linked) return refuse_links();
+  WarnOddMembers(changes.odd_members, &decision.warnings);
   const RunCheck run = facts.Run();
+  const std::string until = IsoTime(ItemExpiresAt(reference, settings));
   if (!run.complete && unchanged < settings.orphan_grace) {
-    return make(ActionKind::kWait,
-                absl::StrCat("backup run not complete: waiting for ", run.marker, " (or for ",
-                             DurationText(settings.orphan_grace), " without change)"));
+    decision.action =
+        make(ActionKind::kWait, reference,
+             absl::StrCat("backup run not complete: waiting for ", run.marker, " (or for ",
+                          DurationText(settings.orphan_grace), " without change)"));
+    return decision;
   }
-  if (!run.complete) {
-    return make(ActionKind::kProtect,
-                absl::StrCat("run never completed (no ", run.marker, ") but unchanged for ",
-                             Ago(unchanged), " (orphanGrace ", DurationText(settings.orphan_grace),
-                             "); protected until ", IsoTime(expires_at)));
-  }
-  return make(ActionKind::kProtect,
-              absl::StrCat("finished: unchanged for ", Ago(unchanged),
-                           run.marker.empty() ? std::string()
-                                              : absl::StrCat(", run complete (", run.marker, ")"),
-                           "; protected until ", IsoTime(expires_at)));
+  Action protect =
+      make(ActionKind::kProtect, reference,
+           run.complete
+               ? absl::StrCat(
+                     "finished: unchanged for ", Ago(unchanged),
+                     run.marker.empty() ? "" : absl::StrCat(", run complete (", run.marker, ")"),
+                     "; protected until ", until)
+               : absl::StrCat("run never completed (no ", run.marker, ") but unchanged for ",
+                              Ago(unchanged), " (orphanGrace ", DurationText(settings.orphan_grace),
+                              "); protected until ", until));
+  protect.overdue = unchanged >= settings.orphan_grace;
+  decision.action = std::move(protect);
+  return decision;
 }
 
 // ---------------------------------------------------------------------------------------------
-// An index entry the walk did not reach.
+// An index record the walk did not reach.
 
-void DecideUnreached(const IndexKey& key, const std::string& root, const Settings& settings,
-                     absl::Time now, UnreachedFacts& facts, Plan* plan) {
-  const bool expired = IsExpired(key.day, settings.duration, now);
-  absl::StatusOr<IndexEntry> entry = facts.Entry();
-  if (!entry.ok()) {
-    plan->warnings.push_back(
-        Warning{WarningKind::kIndexEntryUnreadable, "",
-                absl::StrCat("unreadable index entry kept: ", entry.status().message())});
+void DecideUnreached(const IndexRecord& record, const Settings& settings, absl::Time now,
+                     UnreachedFacts& facts, Plan* plan) {
+  Action action{ActionKind::kUnindex, record.path, record.tree, StatOf(record)};
+  if (record.lifted) {
+    action.reason = "lifted, and no longer where it was: its record is dropped";
+    plan->actions.push_back(std::move(action));
     return;
   }
-  absl::string_view relative = entry->path;
-  if (!absl::ConsumePrefix(&relative, root + "/") || relative.empty()) {
-    plan->warnings.push_back(
-        Warning{WarningKind::kIndexEntryOutsideRemote, "",
-                absl::StrCat("index entry ", FormatDay(key.day), "/", key.name, " names ",
-                             entry->path, ", outside this remote: kept")});
-    return;
-  }
-  Action action{ActionKind::kUnindex, std::string(relative), entry->tree, FileStat{}, key.day};
-  action.index_name = key.name;
-  const std::optional<FileStat> now_there = facts.StatBeneath(action.path);
-  const bool same = now_there && entry->has_identity && now_there->ino == entry->ino &&
-                    now_there->birth == entry->birth;
+  const bool expired = Expired(record.reference, settings, now);
+  const std::optional<FileStat> now_there = facts.StatBeneath(record.path);
+  const bool same = now_there && now_there->ino == record.ino && now_there->birth == record.birth;
   if (same && expired && now_there->immutable) {
     action.kind = ActionKind::kLift;
     action.stat = *now_there;
-    action.reason = "expired; indexed item outside the glob set's reach (same inode)";
+    action.reference = record.reference;
+    action.expires_at = ItemExpiresAt(record.reference, settings);
+    if (record.tree) {
+      LimitTreeLift(record.locked_at, record.reference, *now_there, settings, now, &action);
+    }
+    action.reason = absl::StrCat(ExpiredReason(record.reference, settings),
+                                 "; outside the glob set's reach (same inode)");
     plan->actions.push_back(std::move(action));
   } else if (same && expired) {
     action.reason = "expired and already mutable";
     plan->actions.push_back(std::move(action));
   } else if (same) {
-    plan->warnings.push_back(Warning{WarningKind::kIndexedUnreachable, action.path,
+    plan->warnings.push_back(Warning{WarningKind::kIndexedUnreachable, record.path,
                                      "indexed and locked, but no glob reaches it any more"});
   } else {
     // The indexed inode may live on under another name (a writer can rename the mutable parent
-    // folder of a locked file): the entry is kept for `xo-immutable sweep`, which finds the
-    // inode by identity, lifts it once expired, and drops entries whose inode is gone.
+    // folder of a locked file): the record is kept for `xo-immutable sweep`, which finds the
+    // inode by identity, lifts it once expired, and drops records whose inode is gone.
     plan->warnings.push_back(Warning{
-        now_there ? WarningKind::kIndexedReplaced : WarningKind::kIndexedMissing, action.path,
+        now_there ? WarningKind::kIndexedReplaced : WarningKind::kIndexedMissing, record.path,
         absl::StrCat(!now_there ? "indexed item missing (moved, or deleted by root?)"
-                                : "the path now holds another inode (or the entry has no identity)",
+                                : "the path now holds another inode",
                      expired ? ": expired; `xo-immutable sweep` resolves it"
-                             : ": entry kept, the indexed inode is not touched")});
+                             : ": record kept, the indexed inode is not touched")});
   }
 }
 
@@ -178,6 +286,34 @@ std::string MarkerContent(absl::Time since, absl::Duration duration) {
   o["immutable"] = true;
   o["duration"] = absl::ToInt64Milliseconds(duration);
   return json::serialize(o);
+}
+
+MarkerFields ParseMarker(absl::string_view content) {
+  MarkerFields fields;
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 8;
+  const json::value doc =
+      json::parse(json::string_view(content.data(), content.size()), ec, {}, options);
+  if (ec || !doc.is_object()) return fields;
+  const json::object& o = doc.get_object();
+  // Only integers that fit: a value the writer chose must never overflow a conversion.
+  auto integer = [&](const char* key) -> std::optional<int64_t> {
+    const json::value* v = o.if_contains(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= uint64_t{std::numeric_limits<int64_t>::max()}) {
+      return static_cast<int64_t>(v->get_uint64());
+    }
+    return std::nullopt;
+  };
+  if (const std::optional<int64_t> since = integer("since"); since && *since >= 0) {
+    fields.since = absl::FromUnixMillis(*since);
+  }
+  fields.duration_ms = integer("duration");
+  const json::value* immutable = o.if_contains("immutable");
+  fields.immutable = immutable != nullptr && immutable->is_bool() && immutable->get_bool();
+  return fields;
 }
 
 void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& facts, Plan* plan) {
@@ -212,6 +348,17 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
   }
 
   const std::optional<FileStat> marker = facts.Stat(kMarkerName);
+  // A hard-linked marker is not written to (the other name would change too), but it may still be
+  // unlocked and removed when the remote is released.
+  if (marker && (!marker->is_regular() || (protecting && marker->nlink > 1))) {
+    out.push_back(RootAction(
+        ActionKind::kRefuse, kMarkerName, *marker,
+        marker->is_regular()
+            ? absl::StrCat(marker->nlink, " hard links: immutability.json is not touched")
+            : absl::StrCat("a ", FileTypeName(marker->mode),
+                           " named immutability.json: not touched")));
+    return;
+  }
   if (!protecting) {
     if (marker) {
       Action remove = RootAction(ActionKind::kRemoveMarker, kMarkerName, *marker,
@@ -230,30 +377,20 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
     return;
   }
   const std::optional<std::string> content = facts.MarkerContent();
-  boost::system::error_code ec;
-  const json::value doc = content ? json::parse(*content, ec) : json::value();
-  const json::object* obj = !ec && doc.is_object() ? &doc.get_object() : nullptr;
-  const json::value* since = obj ? obj->if_contains("since") : nullptr;
-  const json::value* duration = obj ? obj->if_contains("duration") : nullptr;
-  const bool since_ok = since && (since->is_int64() || since->is_uint64());
-  const bool duration_ok =
-      duration && (duration->is_int64() || duration->is_uint64()) &&
-      duration->to_number<int64_t>() == absl::ToInt64Milliseconds(settings.duration);
-  const json::value* immutable = obj ? obj->if_contains("immutable") : nullptr;
-  const bool immutable_ok = immutable && immutable->is_bool() && immutable->get_bool();
-  if (since_ok && duration_ok && immutable_ok) {
+  const MarkerFields fields = content ? ParseMarker(*content) : MarkerFields{};
+  if (fields.since && fields.immutable &&
+      fields.duration_ms == absl::ToInt64Milliseconds(settings.duration)) {
     if (!marker->immutable) {
       out.push_back(RootAction(ActionKind::kProtect, kMarkerName, *marker,
                                "immutability.json must itself be immutable"));
     }
     return;
   }
-  const absl::Time since_time = since_ok ? absl::FromUnixMillis(since->to_number<int64_t>()) : now;
-  Action write =
-      RootAction(ActionKind::kWriteMarker, kMarkerName, *marker,
-                 absl::StrCat("rewrite: the immutability duration is now ",
-                              DurationText(settings.duration), since_ok ? " (since kept)" : ""));
-  write.content = MarkerContent(since_time, settings.duration);
+  Action write = RootAction(
+      ActionKind::kWriteMarker, kMarkerName, *marker,
+      absl::StrCat("rewrite: the immutability duration is now ", DurationText(settings.duration),
+                   fields.since ? " (since kept)" : ""));
+  write.content = MarkerContent(fields.since.value_or(now), settings.duration);
   out.push_back(std::move(write));
 }
 
@@ -277,44 +414,55 @@ bool ReachedByRun(const GlobSet& globs, const std::string& path, const FileStat&
 }
 
 void PlanSweep(const SweepFacts& facts, const Settings& settings, absl::Time now, Plan* plan) {
-  plan->warnings.insert(plan->warnings.end(), facts.unreadable.begin(), facts.unreadable.end());
-  absl::flat_hash_map<std::pair<uint64_t, int64_t>, size_t> by_identity;
-  for (size_t i = 0; i < facts.indexed.size(); ++i) {
-    const IndexEntry& e = facts.indexed[i].entry;
-    by_identity[{e.ino, absl::ToUnixNanos(e.birth)}] = i;
+  absl::flat_hash_map<Identity, const IndexRecord*> protected_records;
+  for (const SweptRecord& swept : facts.indexed) {
+    if (!swept.record.lifted) protected_records[swept.record.identity()] = &swept.record;
   }
-  std::string covered;  // a tree handled as a whole: its members are not reported one by one
+  // Trees handled as a whole: their members are neither lifted nor reported one by one.
+  absl::flat_hash_set<std::string> covered;
+  auto is_covered = [&](const std::string& path) {
+    for (size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      if (covered.contains(path.substr(0, slash))) return true;
+    }
+    return false;
+  };
   for (const LockedInode& locked : facts.unreached) {
-    if (!covered.empty() && absl::StartsWith(locked.path, covered)) continue;
-    auto it = by_identity.find({locked.stat.ino, absl::ToUnixNanos(locked.stat.birth)});
-    if (it == by_identity.end()) {
+    if (is_covered(locked.path)) continue;
+    auto it =
+        protected_records.find(Identity{locked.stat.ino, absl::ToUnixNanos(locked.stat.birth)});
+    if (it == protected_records.end()) {
       plan->warnings.push_back(
           Warning{WarningKind::kLockedUnknown, locked.path,
                   "immutable, out of the globs' reach, and not in the index: not locked by "
-                  "xo-immutable (or its entry was lost); left alone"});
+                  "xo-immutable (or its record was lost); left alone"});
       continue;
     }
-    const SweptEntry& known = facts.indexed[it->second];
-    if (known.entry.tree) covered = locked.path + "/";
-    if (!IsExpired(known.key.day, settings.duration, now)) {
+    const IndexRecord& known = *it->second;
+    if (known.tree) covered.insert(locked.path);
+    if (!Expired(known.reference, settings, now)) {
       plan->warnings.push_back(
           Warning{WarningKind::kLockedMoved, locked.path,
-                  absl::StrCat("locked item moved out of the globs' reach (indexed as ",
-                               known.entry.path, "); lifted here once expired")});
+                  absl::StrCat("locked item moved out of the globs' reach (indexed as ", known.path,
+                               "); lifted here once expired")});
       continue;
     }
-    Action lift{ActionKind::kLift, locked.path, known.entry.tree, locked.stat, known.key.day};
-    lift.index_name = known.key.name;
-    lift.reason =
-        absl::StrCat("expired; moved out of the globs' reach (indexed as ", known.entry.path, ")");
+    Action lift{ActionKind::kLift, locked.path, known.tree, locked.stat};
+    lift.reference = known.reference;
+    lift.expires_at = ItemExpiresAt(known.reference, settings);
+    if (known.tree) {
+      LimitTreeLift(known.locked_at, known.reference, locked.stat, settings, now, &lift);
+    }
+    lift.reason = absl::StrCat(ExpiredReason(known.reference, settings),
+                               "; moved out of the globs' reach (indexed as ", known.path, ")");
     plan->actions.push_back(std::move(lift));
   }
-  for (const SweptEntry& known : facts.indexed) {
-    if (known.found || !IsExpired(known.key.day, settings.duration, now)) continue;
-    Action forget{ActionKind::kUnindex, known.entry.path, known.entry.tree, FileStat{},
-                  known.key.day};
-    forget.index_name = known.key.name;
-    forget.reason = "expired, and its inode exists nowhere in the remote any more";
+  for (const SweptRecord& swept : facts.indexed) {
+    const IndexRecord& r = swept.record;
+    if (swept.found || (!r.lifted && !Expired(r.reference, settings, now))) continue;
+    Action forget{ActionKind::kUnindex, r.path, r.tree, StatOf(r)};
+    forget.reason = r.lifted ? "lifted, and its inode exists nowhere in the remote any more"
+                             : "expired, and its inode exists nowhere in the remote any more";
     plan->actions.push_back(std::move(forget));
   }
 }

@@ -2,13 +2,22 @@
 // entries. Every reason the program ever has to clear a flag is in rules.cc.
 //
 //   Decide()           one item the walk found
-//   DecideUnreached()  an index entry the walk did not reach
+//   DecideUnreached()  an index record the walk did not reach
 //   PlanRemoteFiles()  the remote's own files: immutability.json, XO's
 //   encryption.json/metadata.json PlanSweep()        locked inodes no glob reaches any more
 //   (`xo-immutable sweep`)
 //
 // (The guards that hold lifts back, the mass-lift guard and the time-shift policy, are in
 // guards.h.)
+//
+// When an item expires. An item's expiry counts from its reference: when it was finished as this
+// server saw it, the newest change (ctime) of its content when it was locked, recorded in the
+// index. ctime is set by the kernel on every write, rename and link and cannot be moved back by
+// anyone but root, so a writer cannot prepare an old inode, fill it with a new backup and have it
+// look old: its birth time can be old, its ctime cannot. An item locked by someone else (XO's
+// daemon) and not in the index is adopted with its ctime, which for an immutable inode is when it
+// was locked. An item is expired from the start of the UTC day after its reference day plus the
+// duration: never lifted before, at most a day after.
 //
 // No system call, no clock read, no file read: facts that cost I/O are asked for through the
 // *Facts interfaces, and only when a rule needs them, so that the steady state (an immutable,
@@ -25,7 +34,7 @@
 #include "absl/time/time.h"
 #include "lib/core/facts.h"
 #include "lib/core/glob_set.h"
-#include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
 #include "lib/core/plan.h"
 #include "lib/core/xo_layout.h"
 
@@ -38,54 +47,70 @@ struct Settings {
   // Also verify every member of protected trees (steady state otherwise reads only the
   // directory's own flag), for operators who suspect tampering by root.
   bool deep = false;
+  // How far the wall clock is behind what the clock record proves (guards.h): added to references.
+  absl::Duration clock_lag;
 };
 
 // ---------------------------------------------------------------------------------------------
 // One item.
+
+// A member of a tree that can never be locked: a FIFO, socket, device or symlink (inert once the
+// folder holding it is locked), a file with other hard links (locking it would lock its other
+// names, possibly outside the remote), or another filesystem mounted inside. The tree is locked
+// without it, and it is reported.
+struct OddMember {
+  std::string path;  // remote-relative
+  std::string why;
+};
 
 // What changed last in a still-mutable item: for a file its ctime; for a tree the newest ctime of
 // the directory and of its members that are not immutable yet (our own flag changes touch ctime
 // too, so immutable members are left out).
 struct ChangeFacts {
   absl::Time newest_change;
-  std::string refusal;  // non-empty: a member that can never be locked (hard link, FIFO, ...)
   uint64_t mutable_members = 0;  // trees: members without the flag
+  std::vector<OddMember> odd_members;
 };
 
 // Facts about one walked item that cost I/O, computed on demand.
 class ItemFacts {
  public:
   virtual ~ItemFacts() = default;
-  // The item's index entry (at its creation day) records this same inode and birth time.
-  virtual bool IndexedSameIdentity() = 0;
   virtual ChangeFacts Changes() = 0;
   virtual RunCheck Run() = 0;
 };
 
-// Decides for `item`, found by the walk, whose index entry (creation day, path hash) exists when
-// `indexed`. Returns nullopt when nothing is to be done or reported.
-std::optional<Action> Decide(const Candidate& item, bool indexed, const Settings& settings,
-                             absl::Time now, ItemFacts& facts);
+// What Decide() says about an item: an action, warnings, both or neither.
+struct Decision {
+  std::optional<Action> action;
+  std::vector<Warning> warnings;
+};
+
+// Decides for `item`, found by the walk, whose index record (found by its identity) is `record`,
+// or nullptr.
+Decision Decide(const Candidate& item, const IndexRecord* record, const Settings& settings,
+                absl::Time now, ItemFacts& facts);
+
+// The first instant at which an item whose expiry counts from `reference` may be lifted.
+absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings);
 
 // ---------------------------------------------------------------------------------------------
-// An index entry the walk did not reach: the item vanished, was moved out of the globs' reach,
+// An index record the walk did not reach: the item vanished, was moved out of the globs' reach,
 // was replaced by another inode, or the globs changed.
 
 class UnreachedFacts {
  public:
   virtual ~UnreachedFacts() = default;
-  // The entry's content.
-  virtual absl::StatusOr<IndexEntry> Entry() = 0;
   // What `relative` (below the remote root, never through a symlink or a mount) holds now;
   // nullopt when it is gone or cannot be examined.
   virtual std::optional<FileStat> StatBeneath(const std::string& relative) = 0;
 };
 
-// Adds to `plan` what to do about the entry at `key` of the remote whose root is `root`: lift it
-// (expired, and the path still holds the indexed inode, locked), drop it (expired and already
-// mutable), or warn (kept). Never lifts an inode other than the indexed one.
-void DecideUnreached(const IndexKey& key, const std::string& root, const Settings& settings,
-                     absl::Time now, UnreachedFacts& facts, Plan* plan);
+// Adds to `plan` what to do about `record`: lift it (expired, and its path still holds the indexed
+// inode, locked), drop it (expired and already mutable, or a lifted item that left its path), or
+// warn (kept for the sweep). Never lifts an inode other than the indexed one.
+void DecideUnreached(const IndexRecord& record, const Settings& settings, absl::Time now,
+                     UnreachedFacts& facts, Plan* plan);
 
 // ---------------------------------------------------------------------------------------------
 // The remote's own files at its root.
@@ -104,6 +129,15 @@ class RemoteFileFacts {
 // XO's content of immutability.json: {"since":<ms>,"immutable":true,"duration":<ms>}.
 std::string MarkerContent(absl::Time since, absl::Duration duration);
 
+// What an existing immutability.json says. Anything the remote's writer put there is read
+// defensively: every field is optional and no value is trusted to fit.
+struct MarkerFields {
+  std::optional<absl::Time> since;
+  std::optional<int64_t> duration_ms;
+  bool immutable = false;
+};
+MarkerFields ParseMarker(absl::string_view content);
+
 // Adds to `plan` what to do with immutability.json and XO's root files. Nothing is written into a
 // root XO has not initialised yet: XO refuses to create an encrypted remote in a folder that holds
 // anything. With duration 0, the marker's removal waits until every lift of the plan took effect.
@@ -113,10 +147,9 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
 // The sweep: a writer can rename the mutable parent folder of a locked file out of the globs'
 // reach, where the regular run never sees it again.
 
-// An index entry, and whether the sweep's walk found its inode anywhere in the remote.
-struct SweptEntry {
-  IndexKey key;
-  IndexEntry entry;
+// A record, and whether the sweep's walk found its inode anywhere in the remote.
+struct SweptRecord {
+  IndexRecord record;
   bool found = false;
 };
 
@@ -127,8 +160,7 @@ struct LockedInode {
 };
 
 struct SweepFacts {
-  std::vector<SweptEntry> indexed;     // entries with an identity
-  std::vector<Warning> unreadable;     // entries that could not be read
+  std::vector<SweptRecord> indexed;
   std::vector<LockedInode> unreached;  // sorted by path
 };
 
@@ -137,7 +169,7 @@ struct SweepFacts {
 bool ReachedByRun(const GlobSet& globs, const std::string& path, const FileStat& st);
 
 // Adds to `plan`: lift what the index knows (same inode and birth time) once expired; warn about
-// what it does not know (never lifted) and what has not expired yet; drop entries whose inode
+// what it does not know (never lifted) and what has not expired yet; drop records whose inode
 // exists nowhere in the remote once expired.
 void PlanSweep(const SweepFacts& facts, const Settings& settings, absl::Time now, Plan* plan);
 

@@ -1,5 +1,5 @@
 // The sweep: ReachedByRun (which locked inodes the regular run still reaches) and PlanSweep (what
-// to do about the others, and about index entries whose inode is nowhere).
+// to do about the others, and about index records whose inode is nowhere).
 #include <sys/stat.h>
 
 #include <optional>
@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/core/facts.h"
 #include "lib/core/glob_set.h"
-#include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
 #include "lib/core/plan.h"
 #include "lib/core/rules.h"
 
@@ -149,23 +151,36 @@ TEST(ReachedByRunTest, WrongType) {
 // PlanSweep
 
 const absl::Time kNow = Utc(2026, 11, 20, 12);
-// With 14d: 2026-10-01 expired since 2026-10-16T00:00:00Z; 2026-11-19 protected until 2026-12-04.
-const absl::CivilDay kOldDay(2026, 10, 1);
-const absl::CivilDay kFreshDay(2026, 11, 19);
+// With 14d: a reference on 2026-10-01 expired since 2026-10-16T00:00:00Z; one on 2026-11-19 is
+// protected until 2026-12-04T00:00:00Z.
+const absl::Time kOldReference = Utc(2026, 10, 1, 11);
+const absl::Time kFreshReference = Utc(2026, 11, 19, 11);
 const absl::Time kBirth = Utc(2026, 10, 1, 10);
-constexpr char kRoot[] = "/srv/remote";
+// With 14d at kNow: members born before the start of 2026-11-06 expired.
+const absl::Time kMembersExpiredBefore = Utc(2026, 11, 6);
 
-SweptEntry Known(absl::CivilDay day, const std::string& name, const std::string& relative,
-                 uint64_t ino, bool tree = false, bool found = true, absl::Time birth = kBirth) {
-  SweptEntry s;
-  s.key = IndexKey{day, name};
-  s.entry.path = std::string(kRoot) + "/" + relative;
-  s.entry.has_identity = true;
-  s.entry.dev = 2049;
-  s.entry.ino = ino;
-  s.entry.birth = birth;
-  s.entry.tree = tree;
-  s.found = found;
+struct Rec {
+  std::string path;
+  uint64_t ino;
+  absl::Time reference = kOldReference;
+  bool tree = false;
+  bool found = true;
+  bool lifted = false;
+  absl::Time birth = kBirth;
+  absl::Time locked_at = absl::InfinitePast();
+};
+
+SweptRecord Known(const Rec& r) {
+  SweptRecord s;
+  s.record.path = r.path;
+  s.record.dev = 2049;
+  s.record.ino = r.ino;
+  s.record.birth = r.birth;
+  s.record.tree = r.tree;
+  s.record.reference = r.reference;
+  s.record.locked_at = r.locked_at;
+  s.record.lifted = r.lifted;
+  s.found = r.found;
   return s;
 }
 
@@ -178,9 +193,9 @@ struct WantAction {
   ActionKind kind;
   std::string path;
   bool tree = false;
-  absl::CivilDay day;
-  std::string index_name;
-  uint64_t ino = 0;  // 0: no inode named (unindex)
+  uint64_t ino = 0;
+  absl::Time members_locked_by = absl::InfiniteFuture();
+  absl::Time members_expired_before = absl::InfiniteFuture();
 };
 
 struct WantWarning {
@@ -191,8 +206,7 @@ struct WantWarning {
 
 struct SweepCase {
   std::string name;
-  std::vector<SweptEntry> indexed = {};
-  std::vector<Warning> unreadable = {};
+  std::vector<Rec> indexed = {};
   std::vector<LockedInode> unreached = {};
   absl::Duration duration = absl::Hours(14 * 24);
   absl::Time now = kNow;
@@ -203,8 +217,7 @@ struct SweepCase {
 void RunSweepCase(const SweepCase& c) {
   SCOPED_TRACE(c.name);
   SweepFacts facts;
-  facts.indexed = c.indexed;
-  facts.unreadable = c.unreadable;
+  for (const Rec& r : c.indexed) facts.indexed.push_back(Known(r));
   facts.unreached = c.unreached;
   Settings settings;
   settings.duration = c.duration;
@@ -215,7 +228,11 @@ void RunSweepCase(const SweepCase& c) {
   PlanSweep(facts, settings, c.now, &plan);
 
   EXPECT_TRUE(plan.lifts_held.empty());
-  ASSERT_EQ(plan.actions.size(), c.actions.size());
+  std::string got_actions;
+  for (const Action& a : plan.actions) {
+    absl::StrAppend(&got_actions, ActionKindName(a.kind), " ", a.path, " (", a.reason, "); ");
+  }
+  ASSERT_EQ(plan.actions.size(), c.actions.size()) << got_actions;
   for (size_t i = 0; i < c.actions.size(); ++i) {
     const Action& a = plan.actions[i];
     const WantAction& w = c.actions[i];
@@ -223,21 +240,28 @@ void RunSweepCase(const SweepCase& c) {
     EXPECT_EQ(a.kind, w.kind) << ActionKindName(a.kind) << " (" << a.reason << ")";
     EXPECT_EQ(a.path, w.path);
     EXPECT_EQ(a.tree, w.tree);
-    EXPECT_EQ(a.day, w.day);
-    EXPECT_EQ(a.index_name, w.index_name);
     EXPECT_EQ(a.stat.ino, w.ino);
     EXPECT_TRUE(a.indexed);
     EXPECT_FALSE(a.reason.empty());
+    EXPECT_EQ(a.members_locked_by, w.members_locked_by);
+    EXPECT_EQ(a.members_expired_before, w.members_expired_before);
+    // Remote-relative, like every other rule's paths.
+    EXPECT_FALSE(absl::StartsWith(a.path, "/")) << a.path;
+    const Rec* known = nullptr;
+    for (const Rec& r : c.indexed) {
+      if (r.ino == a.stat.ino && r.birth == a.stat.birth && !r.lifted) known = &r;
+    }
     if (a.kind == ActionKind::kLift) {
-      // Only what the index knows by identity is ever lifted.
+      // Only what the index knows by identity, and has not lifted, is ever lifted.
       EXPECT_TRUE(a.stat.immutable);
-      bool known = false;
-      for (const SweptEntry& s : c.indexed) {
-        known |= s.entry.ino == a.stat.ino && s.entry.birth == a.stat.birth &&
-                 s.key.name == a.index_name && s.key.day == a.day;
-      }
-      EXPECT_TRUE(known) << "lifted an inode the index does not know";
-      EXPECT_THAT(a.reason, HasSubstr("indexed as"));
+      ASSERT_NE(known, nullptr) << "lifted an inode the index does not know";
+      EXPECT_EQ(a.reference, known->reference);
+      EXPECT_EQ(a.expires_at, ItemExpiresAt(known->reference, settings));
+      EXPECT_THAT(a.reason, HasSubstr("indexed as " + known->path));
+    } else {
+      // An unindex names the record it drops, by its identity.
+      EXPECT_EQ(a.kind, ActionKind::kUnindex);
+      EXPECT_FALSE(a.stat.immutable);
     }
   }
   ASSERT_EQ(plan.warnings.size(), c.warnings.size());
@@ -253,9 +277,11 @@ constexpr char kHidden[] = "xo-vm-backups/.hidden/20261001T100000Z.xva";
 constexpr char kWhere[] = "xo-vm-backups/vm-1/20261001T100000Z.xva";
 
 TEST(PlanSweepTest, Nothing) {
-  RunSweepCase({.name = "no entries, nothing locked out of reach"});
+  RunSweepCase({.name = "no records, nothing locked out of reach"});
   RunSweepCase({.name = "known, found, reached by the run: nothing",
-                .indexed = {Known(kOldDay, "e1", kWhere, 100)}});
+                .indexed = {{.path = kWhere, .ino = 100}}});
+  RunSweepCase({.name = "lifted, found: kept (it may still be where it was)",
+                .indexed = {{.path = kWhere, .ino = 100, .lifted = true}}});
 }
 
 TEST(PlanSweepTest, LockedInodes) {
@@ -268,164 +294,201 @@ TEST(PlanSweepTest, LockedInodes) {
        .duration = absl::ZeroDuration(),
        .warnings = {{WarningKind::kLockedUnknown, kHidden}}},
       {.name = "same inode number, another birth (reused inode): unknown, never lifted",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100)},
+       .indexed = {{.path = kWhere, .ino = 100}},
        .unreached = {Locked(kHidden, 100, false, kBirth + absl::Nanoseconds(1))},
        .warnings = {{WarningKind::kLockedUnknown, kHidden}}},
       {.name = "same birth, another inode number: unknown, never lifted",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100)},
+       .indexed = {{.path = kWhere, .ino = 100}},
        .unreached = {Locked(kHidden, 101)},
        .warnings = {{WarningKind::kLockedUnknown, kHidden}}},
-      {.name = "known and expired: lifted where it is now, under the entry's day and name",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100)},
+      {.name = "a lifted record's inode, locked again by someone else: unknown, never lifted",
+       .indexed = {{.path = kWhere, .ino = 100, .lifted = true}},
        .unreached = {Locked(kHidden, 100)},
-       .actions = {{ActionKind::kLift, kHidden, false, kOldDay, "e1", 100}}},
+       .duration = absl::ZeroDuration(),
+       .warnings = {{WarningKind::kLockedUnknown, kHidden}}},
+      {.name = "known and expired: lifted where it is now",
+       .indexed = {{.path = kWhere, .ino = 100}},
+       .unreached = {Locked(kHidden, 100)},
+       .actions = {{ActionKind::kLift, kHidden, false, 100}}},
       {.name = "known, not expired: warning, not lifted",
-       .indexed = {Known(kFreshDay, "e1", kWhere, 100)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = kFreshReference}},
        .unreached = {Locked(kHidden, 100)},
        .warnings = {{WarningKind::kLockedMoved, kHidden,
-                     "indexed as /srv/remote/xo-vm-backups/vm-1/20261001T100000Z.xva"}}},
-      {.name = "expiry comes from the entry's day, not the inode's birth",
-       .indexed = {Known(kFreshDay, "e1", kWhere, 100, false, true, Utc(2020, 1, 1))},
+                     "indexed as xo-vm-backups/vm-1/20261001T100000Z.xva"}}},
+      {.name = "expiry counts from the reference, not the inode's old birth",
+       .indexed =
+           {{.path = kWhere, .ino = 100, .reference = kFreshReference, .birth = Utc(2020, 1, 1)}},
        .unreached = {Locked(kHidden, 100, false, Utc(2020, 1, 1))},
        .warnings = {{WarningKind::kLockedMoved, kHidden}}},
       {.name = "known, not expired, duration 0: lifted",
-       .indexed = {Known(kFreshDay, "e1", kWhere, 100)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = kFreshReference}},
        .unreached = {Locked(kHidden, 100)},
        .duration = absl::ZeroDuration(),
-       .actions = {{ActionKind::kLift, kHidden, false, kFreshDay, "e1", 100}}},
+       .actions = {{ActionKind::kLift, kHidden, false, 100}}},
       {.name = "mixed, in the order of the locked inodes",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100), Known(kFreshDay, "e2", "b", 200)},
+       .indexed = {{.path = kWhere, .ino = 100},
+                   {.path = "b", .ino = 200, .reference = kFreshReference}},
        .unreached = {Locked("a/1", 300), Locked("a/2", 100), Locked("a/3", 200)},
-       .actions = {{ActionKind::kLift, "a/2", false, kOldDay, "e1", 100}},
+       .actions = {{ActionKind::kLift, "a/2", false, 100}},
        .warnings = {{WarningKind::kLockedUnknown, "a/1"}, {WarningKind::kLockedMoved, "a/3"}}},
   };
   for (const SweepCase& c : cases) RunSweepCase(c);
 }
 
 TEST(PlanSweepTest, ExpiryBoundary) {
-  // Indexed on 2026-11-01 with 1d: expires at 2026-11-03T00:00:00Z.
-  const absl::CivilDay day(2026, 11, 1);
+  // Reference 2026-11-01T23:59:59.999Z with 1d: expires at 2026-11-03T00:00:00Z.
+  const absl::Time reference = Utc(2026, 11, 2) - absl::Milliseconds(1);
   const absl::Time expires = Utc(2026, 11, 3);
   const std::vector<SweepCase> cases = {
       {.name = "1ns before expiry: moved, kept",
-       .indexed = {Known(day, "e1", kWhere, 100, false, true)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = reference}},
        .unreached = {Locked(kHidden, 100)},
        .duration = absl::Hours(24),
        .now = expires - absl::Nanoseconds(1),
        .warnings = {{WarningKind::kLockedMoved, kHidden}}},
       {.name = "at expiry: lifted",
-       .indexed = {Known(day, "e1", kWhere, 100, false, true)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = reference}},
        .unreached = {Locked(kHidden, 100)},
        .duration = absl::Hours(24),
        .now = expires,
-       .actions = {{ActionKind::kLift, kHidden, false, day, "e1", 100}}},
+       .actions = {{ActionKind::kLift, kHidden, false, 100}}},
+      {.name = "a reference at midnight: not at that time yet",
+       .indexed = {{.path = kWhere, .ino = 100, .reference = Utc(2026, 11, 2)}},
+       .unreached = {Locked(kHidden, 100)},
+       .duration = absl::Hours(24),
+       .now = expires,
+       .warnings = {{WarningKind::kLockedMoved, kHidden}}},
       {.name = "nowhere, 1ns before expiry: kept silently",
-       .indexed = {Known(day, "e1", kWhere, 100, false, false)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = reference, .found = false}},
        .duration = absl::Hours(24),
        .now = expires - absl::Nanoseconds(1)},
       {.name = "nowhere, at expiry: unindexed",
-       .indexed = {Known(day, "e1", kWhere, 100, false, false)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = reference, .found = false}},
        .duration = absl::Hours(24),
        .now = expires,
-       .actions = {{ActionKind::kUnindex, std::string(kRoot) + "/" + kWhere, false, day, "e1"}}},
+       .actions = {{ActionKind::kUnindex, kWhere, false, 100}}},
   };
   for (const SweepCase& c : cases) RunSweepCase(c);
 }
 
 TEST(PlanSweepTest, Trees) {
   const std::string tree = "xo-vm-backups/.hidden/vdis/j/v/data/20261001T100000Z.vhd";
+  const std::string was = "xo-vm-backups/vm-1/vdis/j/v/data/20261001T100000Z.vhd";
   const std::vector<SweepCase> cases = {
       {.name = "known tree, expired: lifted whole, its members not reported",
-       .indexed = {Known(kOldDay, "t", "xo-vm-backups/vm-1/vdis/j/v/data/x.vhd", 100, true)},
+       .indexed = {{.path = was, .ino = 100, .tree = true, .locked_at = kOldReference}},
        .unreached = {Locked(tree, 100, true), Locked(tree + "/bat", 101),
                      Locked(tree + "/blocks", 102, true), Locked(tree + "/blocks/0/1", 103)},
-       .actions = {{ActionKind::kLift, tree, true, kOldDay, "t", 100}}},
+       .actions = {{ActionKind::kLift, tree, true, 100, kOldReference, kMembersExpiredBefore}}},
+      {.name = "known tree, locked_at unknown: the directory's ctime stands in",
+       .indexed = {{.path = was, .ino = 100, .tree = true}},
+       .unreached = {Locked(tree, 100, true)},
+       .actions = {{ActionKind::kLift, tree, true, 100, kBirth, kMembersExpiredBefore}}},
+      {.name = "known tree, duration 0: no member waits",
+       .indexed = {{.path = was,
+                    .ino = 100,
+                    .reference = kFreshReference,
+                    .tree = true,
+                    .locked_at = kFreshReference}},
+       .unreached = {Locked(tree, 100, true)},
+       .duration = absl::ZeroDuration(),
+       .actions = {{ActionKind::kLift, tree, true, 100, kFreshReference, absl::InfiniteFuture()}}},
       {.name = "known tree, not expired: one warning, members covered",
-       .indexed = {Known(kFreshDay, "t", "xo-vm-backups/vm-1/vdis/j/v/data/x.vhd", 100, true)},
+       .indexed = {{.path = was, .ino = 100, .reference = kFreshReference, .tree = true}},
        .unreached = {Locked(tree, 100, true), Locked(tree + "/bat", 101)},
        .warnings = {{WarningKind::kLockedMoved, tree}}},
       {.name = "the cover ends with the tree: a sibling after it is reported",
-       .indexed = {Known(kOldDay, "t", "x.vhd", 100, true)},
+       .indexed = {{.path = "x.vhd", .ino = 100, .tree = true, .locked_at = kOldReference}},
        .unreached = {Locked(tree, 100, true), Locked(tree + "/bat", 101),
                      Locked("xo-vm-backups/.zzz/x.xva", 200)},
-       .actions = {{ActionKind::kLift, tree, true, kOldDay, "t", 100}},
+       .actions = {{ActionKind::kLift, tree, true, 100, kOldReference, kMembersExpiredBefore}},
        .warnings = {{WarningKind::kLockedUnknown, "xo-vm-backups/.zzz/x.xva"}}},
       {.name = "a name that merely starts like the tree is not covered",
-       .indexed = {Known(kOldDay, "t", "x.vhd", 100, true)},
-       .unreached = {Locked(tree, 100, true), Locked(tree + "-copy", 200)},
-       .actions = {{ActionKind::kLift, tree, true, kOldDay, "t", 100}},
-       .warnings = {{WarningKind::kLockedUnknown, tree + "-copy"}}},
+       .indexed = {{.path = "x.vhd", .ino = 100, .tree = true, .locked_at = kOldReference}},
+       .unreached = {Locked(tree, 100, true), Locked(tree + "-copy", 200),
+                     Locked(tree + "-copy/bat", 201)},
+       .actions = {{ActionKind::kLift, tree, true, 100, kOldReference, kMembersExpiredBefore}},
+       .warnings = {{WarningKind::kLockedUnknown, tree + "-copy"},
+                    {WarningKind::kLockedUnknown, tree + "-copy/bat"}}},
       {.name = "unknown tree: the directory and each member reported, none lifted",
        .unreached = {Locked(tree, 100, true), Locked(tree + "/bat", 101)},
        .warnings = {{WarningKind::kLockedUnknown, tree},
                     {WarningKind::kLockedUnknown, tree + "/bat"}}},
       {.name = "a known file is not a cover",
-       .indexed = {Known(kOldDay, "f", kWhere, 100)},
+       .indexed = {{.path = kWhere, .ino = 100}},
        .unreached = {Locked("d/x", 100), Locked("d/x/y", 101)},
-       .actions = {{ActionKind::kLift, "d/x", false, kOldDay, "f", 100}},
+       .actions = {{ActionKind::kLift, "d/x", false, 100}},
        .warnings = {{WarningKind::kLockedUnknown, "d/x/y"}}},
-      // Current behaviour (reported as a suspected defect): the cover is only the last known
-      // tree, and sorting by path puts "<tree>-copy" between "<tree>" and "<tree>/...". When
-      // "<tree>-copy" is itself a known tree, the members of "<tree>" after it are reported one by
-      // one. Never a lift: they are unknown to the index.
-      {.name = "two known trees interleaved by sort order: members of the first reported",
-       .indexed = {Known(kOldDay, "t1", "a.vhd", 100, true),
-                   Known(kOldDay, "t2", "b.vhd", 200, true)},
+      {.name = "two known trees interleaved by sort order (<tree>-copy between <tree> and "
+               "<tree>/...): both covered",
+       .indexed = {{.path = "a.vhd", .ino = 100, .tree = true, .locked_at = kOldReference},
+                   {.path = "b.vhd", .ino = 200, .tree = true, .locked_at = kOldReference}},
        .unreached = {Locked(tree, 100, true), Locked(tree + "-copy", 200, true),
-                     Locked(tree + "-copy/bat", 201), Locked(tree + "/bat", 101)},
-       .actions = {{ActionKind::kLift, tree, true, kOldDay, "t1", 100},
-                   {ActionKind::kLift, tree + "-copy", true, kOldDay, "t2", 200}},
-       .warnings = {{WarningKind::kLockedUnknown, tree + "/bat"}}},
+                     Locked(tree + "-copy/bat", 201), Locked(tree + "/bat", 101),
+                     Locked(tree + "/blocks/0/1", 102)},
+       .actions = {{ActionKind::kLift, tree, true, 100, kOldReference, kMembersExpiredBefore},
+                   {ActionKind::kLift, tree + "-copy", true, 200, kOldReference,
+                    kMembersExpiredBefore}}},
+      {.name = "a known tree inside a known tree: covered by the outer one",
+       .indexed = {{.path = "a", .ino = 100, .tree = true, .locked_at = kOldReference},
+                   {.path = "b", .ino = 200, .tree = true, .locked_at = kOldReference}},
+       .unreached = {Locked("d/t", 100, true), Locked("d/t/inner", 200, true),
+                     Locked("d/t/inner/x", 201)},
+       .actions = {{ActionKind::kLift, "d/t", true, 100, kOldReference, kMembersExpiredBefore}}},
+      {.name = "a known tree whose own parent is covered by nothing: deep members covered",
+       .indexed = {{.path = "a", .ino = 100, .tree = true, .locked_at = kOldReference}},
+       .unreached = {Locked("p/q/t", 100, true), Locked("p/q/t/a/b/c/d", 101),
+                     Locked("p/q/u", 300)},
+       .actions = {{ActionKind::kLift, "p/q/t", true, 100, kOldReference, kMembersExpiredBefore}},
+       .warnings = {{WarningKind::kLockedUnknown, "p/q/u"}}},
   };
   for (const SweepCase& c : cases) RunSweepCase(c);
 }
 
-TEST(PlanSweepTest, EntriesWhoseInodeIsNowhere) {
-  const std::string absolute = std::string(kRoot) + "/" + kWhere;
+TEST(PlanSweepTest, RecordsWhoseInodeIsNowhere) {
   const std::vector<SweepCase> cases = {
-      // Current behaviour: the unindex names the entry's absolute path (the other rules name
-      // remote-relative paths); the executor only uses the day and the name.
-      {.name = "not found, expired: unindexed",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100, false, false)},
-       .actions = {{ActionKind::kUnindex, absolute, false, kOldDay, "e1"}}},
+      {.name = "not found, expired: unindexed, by its remote-relative path",
+       .indexed = {{.path = kWhere, .ino = 100, .found = false}},
+       .actions = {{ActionKind::kUnindex, kWhere, false, 100}}},
       {.name = "not found, expired tree: unindexed as a tree",
-       .indexed = {Known(kOldDay, "t", kWhere, 100, true, false)},
-       .actions = {{ActionKind::kUnindex, absolute, true, kOldDay, "t"}}},
+       .indexed = {{.path = kWhere, .ino = 100, .tree = true, .found = false}},
+       .actions = {{ActionKind::kUnindex, kWhere, true, 100}}},
       {.name = "not found, not expired: nothing (the regular run reports it)",
-       .indexed = {Known(kFreshDay, "e1", kWhere, 100, false, false)}},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = kFreshReference, .found = false}}},
       {.name = "not found, duration 0: unindexed",
-       .indexed = {Known(kFreshDay, "e1", kWhere, 100, false, false)},
+       .indexed = {{.path = kWhere, .ino = 100, .reference = kFreshReference, .found = false}},
        .duration = absl::ZeroDuration(),
-       .actions = {{ActionKind::kUnindex, absolute, false, kFreshDay, "e1"}}},
+       .actions = {{ActionKind::kUnindex, kWhere, false, 100}}},
+      {.name = "lifted, not found: dropped, whatever its reference",
+       .indexed = {{.path = kWhere,
+                    .ino = 100,
+                    .reference = kFreshReference,
+                    .found = false,
+                    .lifted = true}},
+       .actions = {{ActionKind::kUnindex, kWhere, false, 100}}},
       {.name = "found somewhere, expired, not locked out of reach: nothing",
-       .indexed = {Known(kOldDay, "e1", kWhere, 100, false, true)}},
-      {.name = "lifts first, then unindexes, in entry order",
-       .indexed = {Known(kOldDay, "gone-1", "g1", 1, false, false),
-                   Known(kOldDay, "moved", kWhere, 100, false, true),
-                   Known(kOldDay, "gone-2", "g2", 2, false, false)},
+       .indexed = {{.path = kWhere, .ino = 100}}},
+      {.name = "lifts first, then unindexes, in record order",
+       .indexed = {{.path = "g1", .ino = 1, .found = false},
+                   {.path = kWhere, .ino = 100},
+                   {.path = "g2", .ino = 2, .found = false, .lifted = true}},
        .unreached = {Locked(kHidden, 100)},
-       .actions = {{ActionKind::kLift, kHidden, false, kOldDay, "moved", 100},
-                   {ActionKind::kUnindex, std::string(kRoot) + "/g1", false, kOldDay, "gone-1"},
-                   {ActionKind::kUnindex, std::string(kRoot) + "/g2", false, kOldDay, "gone-2"}}},
+       .actions = {{ActionKind::kLift, kHidden, false, 100},
+                   {ActionKind::kUnindex, "g1", false, 1},
+                   {ActionKind::kUnindex, "g2", false, 2}}},
   };
   for (const SweepCase& c : cases) RunSweepCase(c);
-}
-
-TEST(PlanSweepTest, UnreadableEntriesBecomeWarnings) {
-  const std::vector<SweepCase> cases = {
-      {.name = "unreadable entries: passed on as they are, first",
-       .unreadable = {{WarningKind::kIndexEntryUnreadable, "", "bad entry 1"},
-                      {WarningKind::kIndexEntryUnreadable, "", "bad entry 2"}},
-       .unreached = {Locked(kHidden, 100)},
-       .warnings = {{WarningKind::kIndexEntryUnreadable, "", "bad entry 1"},
-                    {WarningKind::kIndexEntryUnreadable, "", "bad entry 2"},
-                    {WarningKind::kLockedUnknown, kHidden}}},
-      {.name = "an unreadable entry never lets anything be lifted or unindexed",
-       .unreadable = {{WarningKind::kIndexEntryUnreadable, "", "bad"}},
-       .duration = absl::ZeroDuration(),
-       .warnings = {{WarningKind::kIndexEntryUnreadable, "", "bad"}}},
-  };
-  for (const SweepCase& c : cases) RunSweepCase(c);
+  // The reasons tell a lifted record from an expired one.
+  SweepFacts facts;
+  facts.indexed = {Known({.path = "a", .ino = 1, .found = false}),
+                   Known({.path = "b", .ino = 2, .found = false, .lifted = true})};
+  Settings settings;
+  settings.duration = absl::Hours(24);
+  Plan plan;
+  PlanSweep(facts, settings, kNow, &plan);
+  ASSERT_EQ(plan.actions.size(), 2u);
+  EXPECT_EQ(plan.actions[0].reason, "expired, and its inode exists nowhere in the remote any more");
+  EXPECT_EQ(plan.actions[1].reason, "lifted, and its inode exists nowhere in the remote any more");
 }
 
 TEST(PlanSweepTest, AppendsToThePlan) {

@@ -1,4 +1,4 @@
-// DecideUnreached: an index entry the walk did not reach. The one rule that may lift an item the
+// DecideUnreached: an index record the walk did not reach. The one rule that may lift an item the
 // walk never saw, so every row also checks what it must never do: lift another inode.
 #include <sys/stat.h>
 
@@ -6,15 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/core/expiry.h"
 #include "lib/core/facts.h"
-#include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
 #include "lib/core/plan.h"
 #include "lib/core/rules.h"
 
@@ -27,19 +25,13 @@ absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
   return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
 }
 
-// Returns fixed facts and counts how often each is asked for.
+// Returns fixed facts and records what it is asked for.
 class FakeUnreachedFacts : public UnreachedFacts {
  public:
-  absl::StatusOr<IndexEntry> entry = IndexEntry{};
   std::optional<FileStat> now_there;
 
-  int entry_calls = 0;
   std::vector<std::string> stat_asked;  // the paths StatBeneath() was asked for, in order
 
-  absl::StatusOr<IndexEntry> Entry() override {
-    ++entry_calls;
-    return entry;
-  }
   std::optional<FileStat> StatBeneath(const std::string& relative) override {
     stat_asked.push_back(relative);
     return now_there;
@@ -47,32 +39,30 @@ class FakeUnreachedFacts : public UnreachedFacts {
 };
 
 const absl::Time kNow = Utc(2026, 11, 20, 12);
-constexpr char kRoot[] = "/srv/remote";
-constexpr char kRelative[] = "xo-vm-backups/vm-1/20261001T100000Z.xva";
-constexpr char kAbsolute[] = "/srv/remote/xo-vm-backups/vm-1/20261001T100000Z.xva";
-constexpr char kName[] = "0f3a5c0ffee0000000000000000000000000000000000000000000000000beef";
-// Indexed 2026-10-01: with 14d, expired since 2026-10-16T00:00:00Z.
-const absl::CivilDay kOldDay(2026, 10, 1);
-// Indexed 2026-11-19: with 14d, protected until 2026-12-04T00:00:00Z.
-const absl::CivilDay kFreshDay(2026, 11, 19);
-const absl::Time kBirth = Utc(2026, 10, 1, 10);
+constexpr char kPath[] = "xo-vm-backups/vm-1/20261001T100000Z.xva";
+// Reference 2026-10-01: with 14d, expired since 2026-10-16T00:00:00Z.
+const absl::Time kOldReference = Utc(2026, 10, 1, 10);
+// Reference 2026-11-19: with 14d, protected until 2026-12-04T00:00:00Z.
+const absl::Time kFreshReference = Utc(2026, 11, 19, 10);
+const absl::Time kBirth = Utc(2026, 10, 1, 9);
+// With 14d at kNow: members born before the start of 2026-11-06 expired.
+const absl::Time kMembersExpiredBefore = Utc(2026, 11, 6);
 constexpr uint64_t kIno = 4242;
 
 struct Case {
   std::string name;
-  // The index entry.
-  absl::CivilDay day = kOldDay;
-  std::string root = kRoot;
-  bool unreadable = false;
-  std::string entry_path = kAbsolute;
-  bool has_identity = true;
-  uint64_t entry_ino = kIno;
-  absl::Time entry_birth = kBirth;
+  // The index record.
+  absl::Time reference = kOldReference;
+  uint64_t record_ino = kIno;
+  absl::Time record_birth = kBirth;
   bool tree = false;
+  absl::Time locked_at = absl::InfinitePast();
+  bool lifted = false;
   // What the path holds now.
   bool present = true;
   uint64_t ino = kIno;
   absl::Time birth = kBirth;
+  absl::Time ctime = kOldReference + absl::Hours(1);
   bool immutable = true;
   // Settings and clock.
   absl::Duration duration = absl::Hours(14 * 24);
@@ -80,27 +70,26 @@ struct Case {
   // Expectations: at most one action and one warning.
   std::optional<ActionKind> want_action;
   std::optional<WarningKind> want_warning;
-  std::vector<std::string> stat_asked = {kRelative};
-  std::string want_path = kRelative;         // of the action or the warning
+  std::vector<std::string> stat_asked = {kPath};
   std::string want_message;                  // exact warning message, when not empty
   std::vector<std::string> reason_has = {};  // in the action's reason or the warning's message
+  absl::Time want_members_locked_by = absl::InfiniteFuture();
+  absl::Time want_members_expired_before = absl::InfiniteFuture();
 };
 
 void RunCase(const Case& c) {
   SCOPED_TRACE(c.name);
+  IndexRecord record;
+  record.path = kPath;
+  record.dev = 2049;
+  record.ino = c.record_ino;
+  record.birth = c.record_birth;
+  record.tree = c.tree;
+  record.reference = c.reference;
+  record.locked_at = c.locked_at;
+  record.lifted = c.lifted;
+
   FakeUnreachedFacts facts;
-  if (c.unreadable) {
-    facts.entry = absl::InvalidArgumentError("not an index entry");
-  } else {
-    IndexEntry entry;
-    entry.path = c.entry_path;
-    entry.has_identity = c.has_identity;
-    entry.dev = 2049;
-    entry.ino = c.entry_ino;
-    entry.birth = c.entry_birth;
-    entry.tree = c.tree;
-    facts.entry = entry;
-  }
   FileStat st;
   if (c.present) {
     st.mode = c.tree ? (S_IFDIR | 0755) : (S_IFREG | 0644);
@@ -109,7 +98,7 @@ void RunCase(const Case& c) {
     st.nlink = c.tree ? 2 : 1;
     st.birth = c.birth;
     st.has_btime = true;
-    st.ctime = c.birth + absl::Hours(1);
+    st.ctime = c.ctime;
     st.immutable = c.immutable;
     st.immutable_known = true;
     facts.now_there = st;
@@ -119,12 +108,10 @@ void RunCase(const Case& c) {
   settings.duration = c.duration;
   settings.settle = absl::Seconds(10);
   settings.orphan_grace = absl::Hours(1);
-  const IndexKey key{c.day, kName};
 
   Plan plan;
-  DecideUnreached(key, c.root, settings, c.now, facts, &plan);
+  DecideUnreached(record, settings, c.now, facts, &plan);
 
-  EXPECT_EQ(facts.entry_calls, 1) << "Entry() calls";
   EXPECT_EQ(facts.stat_asked, c.stat_asked) << "StatBeneath() calls";
   EXPECT_TRUE(plan.lifts_held.empty());
 
@@ -134,13 +121,13 @@ void RunCase(const Case& c) {
     const Action& a = plan.actions[0];
     EXPECT_EQ(a.kind, *c.want_action)
         << "got " << ActionKindName(a.kind) << " (" << a.reason << ")";
-    EXPECT_EQ(a.path, c.want_path);
+    EXPECT_EQ(a.path, kPath);
     EXPECT_EQ(a.tree, c.tree);
-    EXPECT_EQ(a.day, c.day);
-    EXPECT_EQ(a.index_name, kName);
     EXPECT_TRUE(a.indexed);
     EXPECT_FALSE(a.requires_all_lifts);
     EXPECT_FALSE(a.reason.empty());
+    EXPECT_EQ(a.members_locked_by, c.want_members_locked_by);
+    EXPECT_EQ(a.members_expired_before, c.want_members_expired_before);
     if (a.kind == ActionKind::kLift) {
       // The lift names the inode found now, which the executor checks again before acting.
       EXPECT_EQ(a.stat.ino, st.ino);
@@ -149,11 +136,18 @@ void RunCase(const Case& c) {
       EXPECT_EQ(a.stat.mode, st.mode);
       EXPECT_TRUE(a.stat.immutable);
       // Never another inode than the indexed one.
-      EXPECT_TRUE(c.has_identity);
-      EXPECT_EQ(a.stat.ino, c.entry_ino);
-      EXPECT_EQ(a.stat.birth, c.entry_birth);
+      EXPECT_EQ(a.stat.ino, c.record_ino);
+      EXPECT_EQ(a.stat.birth, c.record_birth);
+      EXPECT_EQ(a.reference, c.reference);
+      EXPECT_EQ(a.expires_at, ItemExpiresAt(c.reference, settings));
     } else {
-      EXPECT_EQ(a.stat.ino, 0u) << "an unindex names no inode";
+      // An index-only action names the record's identity, never what the path holds.
+      EXPECT_EQ(a.stat.ino, c.record_ino);
+      EXPECT_EQ(a.stat.birth, c.record_birth);
+      EXPECT_EQ(a.stat.dev, 2049u);
+      EXPECT_EQ(a.stat.is_dir(), c.tree);
+      EXPECT_EQ(a.stat.is_regular(), !c.tree);
+      EXPECT_FALSE(a.stat.immutable);
     }
     texts.push_back(a.reason);
   } else {
@@ -164,7 +158,7 @@ void RunCase(const Case& c) {
     ASSERT_EQ(plan.warnings.size(), 1u);
     const Warning& w = plan.warnings[0];
     EXPECT_EQ(w.kind, *c.want_warning) << "got " << WarningKindName(w.kind) << ": " << w.message;
-    EXPECT_EQ(w.path, c.want_path);
+    EXPECT_EQ(w.path, kPath);
     if (!c.want_message.empty()) {
       EXPECT_EQ(w.message, c.want_message);
     }
@@ -179,56 +173,30 @@ void RunCase(const Case& c) {
   }
 }
 
-TEST(DecideUnreachedTest, EntryUnusable) {
+TEST(DecideUnreachedTest, LiftedRecords) {
   const std::vector<Case> cases = {
-      {.name = "unreadable entry: kept with a warning, nothing planned, nothing stat'ed",
-       .unreadable = true,
-       .want_warning = WarningKind::kIndexEntryUnreadable,
+      {.name = "lifted, gone: dropped without a stat",
+       .lifted = true,
+       .present = false,
+       .want_action = ActionKind::kUnindex,
        .stat_asked = {},
-       .want_path = "",
-       .want_message = "unreadable index entry kept: not an index entry"},
-      {.name = "unreadable and expired by duration 0: still only a warning",
-       .unreadable = true,
+       .reason_has = {"lifted, and no longer where it was"}},
+      {.name = "lifted, its path holding it still (globs changed): dropped without a stat",
+       .lifted = true,
+       .want_action = ActionKind::kUnindex,
+       .stat_asked = {}},
+      {.name = "lifted tree, not expired by its reference: dropped all the same",
+       .reference = kFreshReference,
+       .tree = true,
+       .lifted = true,
+       .want_action = ActionKind::kUnindex,
+       .stat_asked = {}},
+      {.name = "lifted, the path locked again: dropped, never lifted here",
+       .lifted = true,
+       .immutable = true,
        .duration = absl::ZeroDuration(),
-       .want_warning = WarningKind::kIndexEntryUnreadable,
-       .stat_asked = {},
-       .want_path = ""},
-      {.name = "entry names a path outside the remote root",
-       .entry_path = "/etc/shadow",
-       .want_warning = WarningKind::kIndexEntryOutsideRemote,
-       .stat_asked = {},
-       .want_path = "",
-       .want_message = "index entry 2026-10-01/" + std::string(kName) +
-                       " names /etc/shadow, outside this remote: kept"},
-      {.name = "entry names the remote root itself",
-       .entry_path = kRoot,
-       .want_warning = WarningKind::kIndexEntryOutsideRemote,
-       .stat_asked = {},
-       .want_path = "",
-       .reason_has = {"names /srv/remote,"}},
-      {.name = "entry names the remote root with a trailing slash",
-       .entry_path = std::string(kRoot) + "/",
-       .want_warning = WarningKind::kIndexEntryOutsideRemote,
-       .stat_asked = {},
-       .want_path = ""},
-      {.name = "entry names a sibling root sharing a prefix (/srv/a vs /srv/ab/x)",
-       .root = "/srv/a",
-       .entry_path = "/srv/ab/x",
-       .want_warning = WarningKind::kIndexEntryOutsideRemote,
-       .stat_asked = {},
-       .want_path = "",
-       .reason_has = {"names /srv/ab/x"}},
-      {.name = "entry names a relative path",
-       .entry_path = kRelative,
-       .want_warning = WarningKind::kIndexEntryOutsideRemote,
-       .stat_asked = {},
-       .want_path = ""},
-      {.name = "a root of /srv/a does accept /srv/a/x",
-       .root = "/srv/a",
-       .entry_path = "/srv/a/x",
-       .want_action = ActionKind::kLift,
-       .stat_asked = {"x"},
-       .want_path = "x"},
+       .want_action = ActionKind::kUnindex,
+       .stat_asked = {}},
   };
   for (const Case& c : cases) RunCase(c);
 }
@@ -237,28 +205,43 @@ TEST(DecideUnreachedTest, SameInode) {
   const std::vector<Case> cases = {
       {.name = "same inode, expired, immutable: lift it",
        .want_action = ActionKind::kLift,
-       .reason_has = {"expired", "same inode"}},
-      {.name = "same tree, expired, immutable: lift it as a tree",
+       .reason_has = {"expired: finished 2026-10-01", "2026-10-16T00:00:00Z", "same inode"}},
+      {.name = "same tree, expired, immutable: lift it as a tree, members locked by locked_at",
        .tree = true,
-       .want_action = ActionKind::kLift},
+       .locked_at = kOldReference + absl::Minutes(3),
+       .want_action = ActionKind::kLift,
+       .want_members_locked_by = kOldReference + absl::Minutes(3),
+       .want_members_expired_before = kMembersExpiredBefore},
+      {.name = "same tree, locked_at unknown: the directory's ctime stands in",
+       .tree = true,
+       .ctime = kOldReference + absl::Hours(7),
+       .want_action = ActionKind::kLift,
+       .want_members_locked_by = kOldReference + absl::Hours(7),
+       .want_members_expired_before = kMembersExpiredBefore},
       {.name = "same inode, expired, already mutable: unindex",
        .immutable = false,
        .want_action = ActionKind::kUnindex,
-       .reason_has = {"already mutable"}},
+       .reason_has = {"expired and already mutable"}},
+      {.name = "same tree, expired, already mutable: unindex, no member limits",
+       .tree = true,
+       .locked_at = kOldReference,
+       .immutable = false,
+       .want_action = ActionKind::kUnindex},
       {.name = "same inode, not expired, immutable: warning, kept",
-       .day = kFreshDay,
+       .reference = kFreshReference,
        .want_warning = WarningKind::kIndexedUnreachable,
        .want_message = "indexed and locked, but no glob reaches it any more"},
       {.name = "same inode, not expired, mutable: warning, never re-protected here",
-       .day = kFreshDay,
+       .reference = kFreshReference,
        .immutable = false,
        .want_warning = WarningKind::kIndexedUnreachable},
-      {.name = "expiry comes from the index day, not from the inode's birth",
-       .day = kFreshDay,
-       .entry_birth = Utc(2020, 1, 1),
+      {.name = "expiry counts from the reference, not from an old birth",
+       .reference = kFreshReference,
+       .record_birth = Utc(2020, 1, 1),
        .birth = Utc(2020, 1, 1),
        .want_warning = WarningKind::kIndexedUnreachable},
-      {.name = "device number changed (reboot): still the same inode",
+      {.name = "expiry counts from the reference, not from a recent ctime",
+       .ctime = kNow - absl::Minutes(1),
        .want_action = ActionKind::kLift},
   };
   for (const Case& c : cases) RunCase(c);
@@ -272,62 +255,43 @@ TEST(DecideUnreachedTest, PathGone) {
        .want_message = "indexed item missing (moved, or deleted by root?): expired; "
                        "`xo-immutable sweep` resolves it"},
       {.name = "gone, not expired: warning, kept",
-       .day = kFreshDay,
+       .reference = kFreshReference,
        .present = false,
        .want_warning = WarningKind::kIndexedMissing,
-       .want_message = "indexed item missing (moved, or deleted by root?): entry kept, the "
+       .want_message = "indexed item missing (moved, or deleted by root?): record kept, the "
                        "indexed inode is not touched"},
-      {.name = "gone, v1 entry: same warning",
-       .has_identity = false,
-       .entry_ino = 0,
-       .entry_birth = absl::UnixEpoch(),
+      {.name = "gone tree, duration 0: the expired warning",
+       .reference = kFreshReference,
+       .tree = true,
        .present = false,
+       .duration = absl::ZeroDuration(),
        .want_warning = WarningKind::kIndexedMissing,
-       .reason_has = {"`xo-immutable sweep` resolves it"}},
+       .reason_has = {": expired;"}},
   };
   for (const Case& c : cases) RunCase(c);
 }
 
 // The attacker's case: whoever writes on the remote replaces a locked path by another inode. That
-// inode is never lifted, whatever it is and however old the entry.
+// inode is never lifted, whatever it is and however old the record.
 TEST(DecideUnreachedTest, AnotherInodeIsNeverLifted) {
   const std::vector<Case> cases = {
       {.name = "another inode number, expired, immutable",
        .ino = kIno + 1,
        .want_warning = WarningKind::kIndexedReplaced,
-       .want_message = "the path now holds another inode (or the entry has no identity): "
-                       "expired; `xo-immutable sweep` resolves it"},
+       .want_message = "the path now holds another inode: expired; `xo-immutable sweep` "
+                       "resolves it"},
       {.name = "another inode number, not expired",
-       .day = kFreshDay,
+       .reference = kFreshReference,
        .ino = kIno + 1,
        .want_warning = WarningKind::kIndexedReplaced,
-       .want_message = "the path now holds another inode (or the entry has no identity): "
-                       "entry kept, the indexed inode is not touched"},
+       .want_message = "the path now holds another inode: record kept, the indexed inode is not "
+                       "touched"},
       {.name = "same inode number, another birth (inode number reused)",
        .birth = kBirth + absl::Nanoseconds(1),
        .want_warning = WarningKind::kIndexedReplaced},
       {.name = "same inode number, another birth, mutable: not unindexed either",
        .birth = kBirth - absl::Hours(24),
        .immutable = false,
-       .want_warning = WarningKind::kIndexedReplaced},
-      {.name = "v1 entry (no identity), expired, immutable",
-       .has_identity = false,
-       .entry_ino = 0,
-       .entry_birth = absl::UnixEpoch(),
-       .want_warning = WarningKind::kIndexedReplaced,
-       .reason_has = {"no identity"}},
-      {.name = "v1 entry whose empty identity equals the stat's: still not the same inode",
-       .has_identity = false,
-       .entry_ino = 0,
-       .entry_birth = absl::UnixEpoch(),
-       .ino = 0,
-       .birth = absl::UnixEpoch(),
-       .want_warning = WarningKind::kIndexedReplaced},
-      {.name = "v1 entry, duration 0: still never lifted",
-       .has_identity = false,
-       .entry_ino = 0,
-       .entry_birth = absl::UnixEpoch(),
-       .duration = absl::ZeroDuration(),
        .want_warning = WarningKind::kIndexedReplaced},
       {.name = "another inode, duration 0: never lifted",
        .ino = kIno + 1,
@@ -337,72 +301,80 @@ TEST(DecideUnreachedTest, AnotherInodeIsNeverLifted) {
        .tree = true,
        .ino = kIno + 7,
        .want_warning = WarningKind::kIndexedReplaced},
+      {.name = "another inode, mutable, expired: the record is kept for the sweep",
+       .ino = kIno + 1,
+       .immutable = false,
+       .want_warning = WarningKind::kIndexedReplaced},
   };
   for (const Case& c : cases) RunCase(c);
 }
 
 TEST(DecideUnreachedTest, DurationZeroMakesEverythingExpired) {
   const std::vector<Case> cases = {
-      {.name = "indexed yesterday, immutable: lift",
-       .day = kFreshDay,
+      {.name = "reference yesterday, immutable: lift",
+       .reference = kFreshReference,
        .duration = absl::ZeroDuration(),
-       .want_action = ActionKind::kLift},
-      {.name = "indexed today, immutable: lift",
-       .day = absl::CivilDay(2026, 11, 20),
+       .want_action = ActionKind::kLift,
+       .reason_has = {"immutability duration is 0", "same inode"}},
+      {.name = "reference in the future, immutable tree: lift, no member waits",
+       .reference = Utc(2027, 1, 1),
+       .tree = true,
+       .locked_at = kOldReference,
        .duration = absl::ZeroDuration(),
-       .want_action = ActionKind::kLift},
-      {.name = "indexed in the future, mutable: unindex",
-       .day = absl::CivilDay(2027, 1, 1),
+       .want_action = ActionKind::kLift,
+       .want_members_locked_by = kOldReference,
+       .want_members_expired_before = absl::InfiniteFuture()},
+      {.name = "reference in the future, mutable: unindex",
+       .reference = Utc(2027, 1, 1),
        .immutable = false,
        .duration = absl::ZeroDuration(),
        .want_action = ActionKind::kUnindex},
-      {.name = "gone: the expired warning",
-       .day = kFreshDay,
-       .present = false,
-       .duration = absl::ZeroDuration(),
-       .want_warning = WarningKind::kIndexedMissing,
-       .reason_has = {": expired;"}},
   };
   for (const Case& c : cases) RunCase(c);
 }
 
 TEST(DecideUnreachedTest, ExpiryBoundary) {
-  // Indexed on 2026-11-01 with 1d: expires at 2026-11-03T00:00:00Z.
-  const absl::CivilDay day(2026, 11, 1);
+  // Reference 2026-11-01T23:59:59.999Z with 1d: expires at 2026-11-03T00:00:00Z.
+  const absl::Time reference = Utc(2026, 11, 2) - absl::Milliseconds(1);
   const absl::Time expires = Utc(2026, 11, 3);
-  ASSERT_EQ(ExpiresAt(day, absl::Hours(24)), expires);
   const std::vector<Case> cases = {
       {.name = "1ns before expiry, immutable: kept",
-       .day = day,
+       .reference = reference,
        .duration = absl::Hours(24),
        .now = expires - absl::Nanoseconds(1),
        .want_warning = WarningKind::kIndexedUnreachable},
       {.name = "exactly at expiry, immutable: lift",
-       .day = day,
+       .reference = reference,
        .duration = absl::Hours(24),
        .now = expires,
-       .want_action = ActionKind::kLift},
+       .want_action = ActionKind::kLift,
+       .reason_has = {"2026-11-03T00:00:00Z"}},
+      {.name = "a reference at midnight: a day later",
+       .reference = Utc(2026, 11, 2),
+       .duration = absl::Hours(24),
+       .now = expires,
+       .want_warning = WarningKind::kIndexedUnreachable},
       {.name = "1ns before expiry, mutable: kept",
-       .day = day,
+       .reference = reference,
        .immutable = false,
        .duration = absl::Hours(24),
        .now = expires - absl::Nanoseconds(1),
        .want_warning = WarningKind::kIndexedUnreachable},
       {.name = "exactly at expiry, mutable: unindex",
-       .day = day,
+       .reference = reference,
        .immutable = false,
        .duration = absl::Hours(24),
        .now = expires,
        .want_action = ActionKind::kUnindex},
       {.name = "gone, 1ns before expiry: the not-expired warning",
-       .day = day,
+       .reference = reference,
        .present = false,
        .duration = absl::Hours(24),
        .now = expires - absl::Nanoseconds(1),
        .want_warning = WarningKind::kIndexedMissing,
-       .reason_has = {"entry kept"}},
+       .reason_has = {"record kept"}},
       {.name = "gone, exactly at expiry: the expired warning",
-       .day = day,
+       .reference = reference,
        .present = false,
        .duration = absl::Hours(24),
        .now = expires,
@@ -413,14 +385,8 @@ TEST(DecideUnreachedTest, ExpiryBoundary) {
 }
 
 TEST(DecideUnreachedTest, AppendsToThePlan) {
-  // The rule adds to a plan that already holds other remotes' decisions: it never clears them.
+  // The rule adds to a plan that already holds other decisions: it never clears them.
   FakeUnreachedFacts facts;
-  IndexEntry entry;
-  entry.path = kAbsolute;
-  entry.has_identity = true;
-  entry.ino = kIno;
-  entry.birth = kBirth;
-  facts.entry = entry;
   FileStat st;
   st.mode = S_IFREG | 0644;
   st.ino = kIno;
@@ -429,15 +395,20 @@ TEST(DecideUnreachedTest, AppendsToThePlan) {
   facts.now_there = st;
   Settings settings;
   settings.duration = absl::Hours(24);
+  IndexRecord record;
+  record.path = kPath;
+  record.ino = kIno;
+  record.birth = kBirth;
+  record.reference = kOldReference;
 
   Plan plan;
   plan.actions.push_back(Action{ActionKind::kProtect, "other", false, FileStat{}});
   plan.warnings.push_back(Warning{WarningKind::kLockedUnknown, "w", "m"});
-  DecideUnreached(IndexKey{kOldDay, kName}, kRoot, settings, kNow, facts, &plan);
+  DecideUnreached(record, settings, kNow, facts, &plan);
   ASSERT_EQ(plan.actions.size(), 2u);
   EXPECT_EQ(plan.actions[0].path, "other");
   EXPECT_EQ(plan.actions[1].kind, ActionKind::kLift);
-  EXPECT_EQ(plan.actions[1].path, kRelative);
+  EXPECT_EQ(plan.actions[1].path, kPath);
   ASSERT_EQ(plan.warnings.size(), 1u);
   EXPECT_EQ(plan.warnings[0].path, "w");
 }

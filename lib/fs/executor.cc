@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
 #include "lib/fs/walker.h"
@@ -13,12 +16,17 @@ namespace xoi {
 namespace {
 
 constexpr int kOpenFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
+// Outcome details name at most this many members one by one.
+constexpr size_t kMaxNamed = 5;
 
 ActionResult Result(Outcome outcome, std::string detail) {
   return ActionResult{outcome, std::move(detail), 0};
 }
 
 ActionResult FromStatus(const absl::Status& status) {
+  if (absl::IsFailedPrecondition(status)) {
+    return Result(Outcome::kRefused, std::string(status.message()));
+  }
   switch (ErrnoOf(status)) {
     case ENOENT:
       return Result(Outcome::kVanished, std::string(status.message()));
@@ -34,7 +42,7 @@ ActionResult FromStatus(const absl::Status& status) {
 }
 
 // Opens one inode for a flag change and checks it is the one decided on. `expected.ino == 0`
-// skips the identity check (an index entry without one never reaches here for a lift).
+// skips the identity check.
 absl::StatusOr<Fd> OpenChecked(FileSystem& fs, int dir_fd, absl::string_view name,
                                absl::string_view path, const FileStat& expected, bool beneath) {
   absl::StatusOr<Fd> fd = beneath ? fs.OpenBeneath(dir_fd, name, kOpenFlags)
@@ -85,23 +93,118 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   return changed;
 }
 
+// Why a member of a tree can never be locked, or "".
+std::string Unlockable(const FileStat& m, uint64_t dev) {
+  if (m.dev != dev) return "on another filesystem";
+  if (!m.is_regular() && !m.is_dir()) return absl::StrCat("a ", FileTypeName(m.mode));
+  if (m.is_regular() && m.nlink > 1) return absl::StrCat(m.nlink, " hard links");
+  return "";
+}
+
+// "a, b, c and 4 more"
+std::string Named(const std::vector<std::string>& paths) {
+  if (paths.size() <= kMaxNamed) return absl::StrJoin(paths, ", ");
+  return absl::StrCat(absl::StrJoin(paths.begin(), paths.begin() + kMaxNamed, ", "), " and ",
+                      paths.size() - kMaxNamed, " more");
+}
+
+// Locks the members of a tree, top down: each folder is locked before it is listed, so that no
+// entry can appear in it after its listing (a folder made inside the tree while its blocks are
+// being locked would otherwise stay mutable), and a protection that stops half-way never leaves a
+// mutable folder above a locked member (which a lift, which never enters mutable folders, could
+// not reach).
+class TreeLocker {
+ public:
+  TreeLocker(FileSystem& fs, const Action& action)
+      : fs_(fs),
+        dev_(action.stat.dev),
+        lag_(action.clock_lag),
+        reference_(action.reference),
+        locked_at_(action.stat.birth) {}
+
+  // Locks every lockable member below the open, already locked folder `dir_fd`; stops at the
+  // first failure.
+  void LockBelow(int dir_fd, const std::string& path) {
+    const absl::Status walked =
+        WalkTree(fs_, dir_fd, path, dev_,
+                 TreeVisit{[&](const Member& m) { return LockFile(m); },
+                           [&](const std::string&, const absl::Status& status) {
+                             if (error_.ok()) error_ = status;
+                           },
+                           [&](const Member& m) { return LockFolder(m); }});
+    if (!walked.ok() && error_.ok()) error_ = walked;
+  }
+
+  // The item's reference, raised to the newest change seen while locking.
+  absl::Time reference() const { return reference_; }
+  // Every member locked was born by then.
+  absl::Time locked_at() const { return locked_at_; }
+  const absl::Status& error() const { return error_; }
+  uint64_t flags_changed() const { return flags_changed_; }
+
+  // What the outcome says besides success: members left as they are.
+  std::string Notes() const {
+    return odd_.empty() ? "" : absl::StrCat("not lockable, left as they are: ", Named(odd_));
+  }
+
+ private:
+  // Before a member folder is entered: locked first. False (not entered) when that failed.
+  bool LockFolder(const Member& m) { return error_.ok() && Lock(m); }
+
+  // Every member, after the folder holding it was entered; folders were locked on the way in.
+  bool LockFile(const Member& m) {
+    if (std::string why = Unlockable(m.stat, dev_); !why.empty()) {
+      odd_.push_back(absl::StrCat(m.path, " (", why, ")"));
+      return true;
+    }
+    if (!m.stat.is_dir()) Lock(m);
+    return error_.ok();
+  }
+
+  bool Lock(const Member& m) {
+    locked_at_ = std::max(locked_at_, m.stat.birth);
+    if (m.stat.immutable) return true;
+    reference_ = std::max(reference_, m.stat.ctime + lag_);
+    auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
+    if (!fd.ok() && ErrnoOf(fd.status()) == ENOENT) return false;  // gone meanwhile
+    absl::StatusOr<bool> changed = fd.ok() ? ChangeFlag(fs_, fd->get(), m.stat, true, m.path)
+                                           : absl::StatusOr<bool>(fd.status());
+    if (!changed.ok()) {
+      error_ = changed.status();
+      return false;
+    }
+    flags_changed_ += *changed ? 1 : 0;
+    return true;
+  }
+
+  FileSystem& fs_;
+  const uint64_t dev_;
+  const absl::Duration lag_;
+  absl::Time reference_;
+  absl::Time locked_at_;
+  absl::Status error_;
+  uint64_t flags_changed_ = 0;
+  std::vector<std::string> odd_;
+};
+
 }  // namespace
 
 ActionResult Executor::Apply(const Action& action) {
   switch (action.kind) {
     case ActionKind::kProtect:
     case ActionKind::kReprotect:
-      return SetFlag(action, true);
+      return Protect(action);
     case ActionKind::kLift:
-      return SetFlag(action, false);
-    case ActionKind::kIndex: {
-      absl::Status recorded = Record(action);
-      return recorded.ok() ? ActionResult{} : FromStatus(recorded);
-    }
-    case ActionKind::kUnindex: {
-      absl::Status removed = index_->Remove(action.day, action.index_name);
-      return removed.ok() ? ActionResult{} : FromStatus(removed);
-    }
+      return Lift(action);
+    case ActionKind::kIndex:
+      Record(action, action.reference,
+             action.tree && action.locked_at == absl::InfinitePast() ? action.stat.ctime
+                                                                     : action.locked_at,
+             /*lifted=*/false);
+      return ActionResult{};
+    case ActionKind::kUnindex:
+      index_->Remove(Identity{action.stat.ino, absl::ToUnixNanos(action.stat.birth)});
+      return ActionResult{};
     case ActionKind::kWriteMarker:
     case ActionKind::kRemoveMarker:
       return Marker(action);
@@ -112,85 +215,131 @@ ActionResult Executor::Apply(const Action& action) {
   return Result(Outcome::kFailed, "unknown action");
 }
 
-absl::Status Executor::Record(const Action& action) {
-  IndexEntry entry;
-  entry.path = absl::StrCat(root_, "/", action.path);
-  entry.has_identity = true;
-  entry.dev = action.stat.dev;
-  entry.ino = action.stat.ino;
-  entry.birth = action.stat.birth;
-  entry.tree = action.tree;
-  return index_->Put(action.day, entry);
+void Executor::Record(const Action& action, absl::Time reference, absl::Time locked_at, bool lifted,
+                      bool complete) {
+  if (!action.indexed) return;
+  IndexRecord record;
+  record.path = action.path;
+  record.dev = action.stat.dev;
+  record.ino = action.stat.ino;
+  record.birth = action.stat.birth;
+  record.tree = action.tree;
+  record.reference = reference;
+  record.locked_at = action.tree ? locked_at : absl::InfinitePast();
+  record.lifted = lifted;
+  record.complete = complete;
+  index_->Put(std::move(record));
 }
 
-ActionResult Executor::SetFlag(const Action& action, bool on) {
+ActionResult Executor::Protect(const Action& action) {
   auto top = OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
-  if (!top.ok()) {
-    if (absl::IsFailedPrecondition(top.status())) {
-      return Result(Outcome::kRefused, std::string(top.status().message()));
-    }
-    return FromStatus(top.status());
+  if (!top.ok()) return FromStatus(top.status());
+  auto top_stat = fs_.StatFd(top->get(), action.path);
+  if (!top_stat.ok()) return FromStatus(top_stat.status());
+  if (!action.tree) {
+    const absl::Time reference =
+        top_stat->immutable ? action.reference
+                            : std::max(action.reference, top_stat->ctime + action.clock_lag);
+    auto changed = ChangeFlag(fs_, top->get(), *top_stat, true, action.path);
+    if (!changed.ok()) return FromStatus(changed.status());
+    Record(action, reference, absl::InfinitePast(), /*lifted=*/false);
+    return ActionResult{Outcome::kDone, "", *changed ? 1u : 0u};
   }
+  // The directory first, then each folder before what it holds (TreeLocker): nothing can be added
+  // to a locked folder, so what was listed is all there is.
+  TreeLocker locker(fs_, action);
+  auto top_changed = ChangeFlag(fs_, top->get(), *top_stat, true, action.path);
+  if (top_changed.ok()) locker.LockBelow(top->get(), action.path);
+  const absl::Status failed = top_changed.ok() ? locker.error() : top_changed.status();
+  const uint64_t changed = locker.flags_changed() + (top_changed.ok() && *top_changed ? 1 : 0);
+  // Whatever was locked is recorded, even half-way (as incomplete: the next run finishes it), so
+  // that it is lifted when it expires.
+  const absl::Time reference =
+      top_stat->immutable ? locker.reference()
+                          : std::max(locker.reference(), top_stat->ctime + action.clock_lag);
+  if (changed > 0 || failed.ok() || top_stat->immutable) {
+    Record(action, reference, locker.locked_at(), /*lifted=*/false, /*complete=*/failed.ok());
+  }
+  ActionResult result =
+      failed.ok() ? ActionResult{Outcome::kDone, locker.Notes(), 0} : FromStatus(failed);
+  result.flags_changed = changed;
+  return result;
+}
+
+ActionResult Executor::Lift(const Action& action) {
+  auto top = OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
+  if (!top.ok()) return FromStatus(top.status());
   ActionResult result;
+  std::vector<std::string> foreign, unexpired, mutable_folders;
   if (action.tree) {
-    // Members first, the directory last: the directory's flag says "all of it is done".
-    absl::Status member_error;
-    absl::Status walked = WalkTree(
+    absl::Status failed;
+    auto belongs = [&](const Member& m) { return m.stat.birth <= action.members_locked_by; };
+    const absl::Status walked = WalkTree(
         fs_, top->get(), action.path, action.stat.dev,
-        [&](const Member& m) {
-          if (!m.stat.is_regular() && !m.stat.is_dir()) {
-            if (!on) return true;  // never locked by us: nothing to lift
-            member_error = absl::FailedPreconditionError(
-                absl::StrCat(m.path, ": a ", FileTypeName(m.stat.mode), " inside the tree"));
-            return false;
-          }
-          auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
-          if (!fd.ok()) {
-            if (ErrnoOf(fd.status()) == ENOENT) return true;
-            member_error = fd.status();
-            return false;
-          }
-          auto changed = ChangeFlag(fs_, fd->get(), m.stat, on, m.path);
-          if (!changed.ok()) {
-            member_error = changed.status();
-            return false;
-          }
-          result.flags_changed += *changed ? 1 : 0;
-          return true;
-        },
-        [&](const std::string&, const absl::Status& status) {
-          if (member_error.ok()) member_error = status;
-        });
-    if (!walked.ok()) return FromStatus(walked);
-    if (!member_error.ok()) {
-      ActionResult failed = absl::IsFailedPrecondition(member_error)
-                                ? Result(Outcome::kRefused, std::string(member_error.message()))
-                                : FromStatus(member_error);
-      failed.flags_changed = result.flags_changed;
-      return failed;
+        TreeVisit{
+            [&](const Member& m) {
+              if (!m.stat.is_regular() && !m.stat.is_dir()) return true;  // never locked
+              if (!m.stat.immutable) {
+                if (m.stat.is_dir()) mutable_folders.push_back(m.path);
+                return true;
+              }
+              if (!belongs(m)) {
+                foreign.push_back(m.path);
+                return true;
+              }
+              if (m.stat.birth >= action.members_expired_before) {
+                unexpired.push_back(m.path);
+                return true;
+              }
+              auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
+              if (!fd.ok() && ErrnoOf(fd.status()) == ENOENT) return true;
+              absl::StatusOr<bool> changed = fd.ok() ? SetImmutable(fs_, fd->get(), false, m.path)
+                                                     : absl::StatusOr<bool>(fd.status());
+              if (!changed.ok()) {
+                failed = changed.status();
+                return false;
+              }
+              result.flags_changed += *changed ? 1 : 0;
+              return true;
+            },
+            [&](const std::string&, const absl::Status& status) {
+              if (failed.ok()) failed = status;
+            },
+            // Only into folders that are the item's and locked: a mutable folder inside a locked
+            // tree was tampered with, and whatever was moved into it is not the item's.
+            [&](const Member& m) { return m.stat.immutable && belongs(m); }});
+    if (!walked.ok() && failed.ok()) failed = walked;
+    if (!failed.ok()) {
+      ActionResult partly = FromStatus(failed);
+      partly.flags_changed = result.flags_changed;
+      return partly;
+    }
+    if (!unexpired.empty()) {
+      // The directory and its record stay until these have expired too (a later run).
+      result.detail =
+          absl::StrCat("partly: members not expired yet, lifted later: ", Named(unexpired));
+      result.outcome = Outcome::kWaiting;
+      return result;
     }
   }
-  auto st = fs_.StatFd(top->get(), action.path);
-  if (!st.ok()) return FromStatus(st.status());
-  auto changed = ChangeFlag(fs_, top->get(), *st, on, action.path);
-  if (!changed.ok()) {
-    ActionResult failed = absl::IsFailedPrecondition(changed.status())
-                              ? Result(Outcome::kRefused, std::string(changed.status().message()))
-                              : FromStatus(changed.status());
-    failed.flags_changed = result.flags_changed;
-    return failed;
+  auto cleared = SetImmutable(fs_, top->get(), false, action.path);
+  if (!cleared.ok()) {
+    ActionResult partly = FromStatus(cleared.status());
+    partly.flags_changed = result.flags_changed;
+    return partly;
   }
-  result.flags_changed += *changed ? 1 : 0;
-  if (action.indexed) {
-    absl::Status recorded = on ? Record(action) : index_->Remove(action.day, action.index_name);
-    if (!recorded.ok()) {
-      return ActionResult{
-          Outcome::kFailed,
-          absl::StrCat("flag ", on ? "set" : "cleared", " but the index was not ",
-                       on ? "written" : "updated", " (the next run retries): ", recorded.message()),
-          result.flags_changed};
-    }
+  result.flags_changed += *cleared ? 1 : 0;
+  Record(action, action.reference, action.members_locked_by, /*lifted=*/true);
+  std::vector<std::string> notes;
+  if (!foreign.empty()) {
+    notes.push_back(
+        absl::StrCat("left locked, not the item's (born after it was locked): ", Named(foreign)));
   }
+  if (!mutable_folders.empty()) {
+    notes.push_back(absl::StrCat("mutable folders inside it (tampering?) were not entered: ",
+                                 Named(mutable_folders)));
+  }
+  result.detail = absl::StrJoin(notes, "; ");
   return result;
 }
 

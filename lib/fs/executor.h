@@ -1,10 +1,19 @@
-// Applies a plan's actions to a remote, one at a time, through descriptors resolved below the
+// Carries out a plan's entries on a remote, one at a time, through descriptors resolved below the
 // remote root (never through a symlink, never across a mount), checking before each flag change
-// that the inode is the one the plan decided on.
+// that the inode is the one the plan decided on. It never decides: what it cannot do becomes the
+// entry's outcome.
 //
-// Ordering makes every kill safe: protect sets the flag, then writes the index entry (a tree: every
-// member, then the directory, then the entry); lift clears the flags (members, then the
-// directory), then removes the entry. A killed run leaves states the next run converges from.
+// Protecting a tree locks it top down: the directory first, then each folder before it is listed
+// and what it holds, so that nothing can appear in a folder after its listing (a folder made while
+// the blocks are being locked cannot stay mutable inside a locked tree). Members that can never be
+// locked (FIFOs, symlinks, files with other hard links, another filesystem) are left as they are
+// and named in the outcome. The item's record (lib/fs/index.h) is written once its flags are set,
+// even when a member failed half-way (marked incomplete: the next run finishes the job), so that
+// nothing this program locked is ever left without a record.
+//
+// Lifting a tree clears only the members the plan says belong to it (born before
+// Action::members_born_before), descends only into member folders that are immutable, then the
+// directory; its record becomes a "lifted" record.
 #ifndef XOI_LIB_FS_EXECUTOR_H_
 #define XOI_LIB_FS_EXECUTOR_H_
 
@@ -18,23 +27,23 @@ namespace xoi {
 
 class Executor {
  public:
-  // `root_fd` is the open remote root whose absolute path is `root`. `index` receives entries.
+  // `root_fd` is the open remote root. `index` receives records (in memory: the caller flushes it).
   // Every system call goes through `fs`.
-  Executor(FileSystem& fs, int root_fd, std::string root, Index* index)
-      : fs_(fs), root_fd_(root_fd), root_(std::move(root)), index_(index) {}
+  Executor(FileSystem& fs, int root_fd, Index* index) : fs_(fs), root_fd_(root_fd), index_(index) {}
 
   // Carries out `action` exactly as planned; what cannot be done is the result's outcome, never a
   // different action.
   ActionResult Apply(const Action& action);
 
  private:
-  ActionResult SetFlag(const Action& action, bool on);
+  ActionResult Protect(const Action& action);
+  ActionResult Lift(const Action& action);
   ActionResult Marker(const Action& action);
-  absl::Status Record(const Action& action);
+  void Record(const Action& action, absl::Time reference, absl::Time locked_at, bool lifted,
+              bool complete = true);
 
   FileSystem& fs_;
   const int root_fd_;
-  const std::string root_;
   Index* const index_;
 };
 

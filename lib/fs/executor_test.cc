@@ -1,6 +1,7 @@
 // The executor against races: whatever replaces an item between the decision and the flag change
 // (a symlink, another file, a FIFO, a second hard link, a symlinked parent), no flag is set
-// outside the remote or on another inode than the one decided on. Real flags: root only.
+// outside the remote or on another inode than the one decided on; and no folder made inside a tree
+// while it is being locked stays mutable. Real flags: root only.
 #include "lib/fs/executor.h"
 
 #include <fcntl.h>
@@ -8,14 +9,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/core/expiry.h"
+#include "lib/core/plan.h"
 #include "lib/fs/file_system.h"
 #include "lib/testing/scratch.h"
 
@@ -39,22 +43,23 @@ class ExecutorRaceTest : public ::testing::Test {
     WriteFile(root_ + "/vm/a.xva", "inside");
     root_fd_ = Fd(open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(root_fd_.valid());
-    auto index = Index::Open(RealFileSystem(), scratch_.path() + "/index", "r1", /*create=*/true);
+    auto index =
+        Index::Open(RealFileSystem(), scratch_.path() + "/index/r1", root_, /*create=*/true);
     ASSERT_TRUE(index.ok()) << index.status();
     index_ = *std::move(index);
   }
 
   // The action the planner would make for `path` as it is now.
-  Action Decided(ActionKind kind, const std::string& path) {
+  Action Decided(ActionKind kind, const std::string& path, bool tree = false) {
     auto st = RealFileSystem().StatAt(root_fd_.get(), path.c_str(), path);
     EXPECT_TRUE(st.ok()) << st.status();
-    Action action{kind, path, false, *st, CreationDay(st->birth)};
-    action.index_name = IndexEntryName(root_ + "/" + path);
+    Action action{kind, path, tree, st.value_or(FileStat{})};
+    action.reference = action.stat.ctime;
     return action;
   }
 
   ActionResult Apply(const Action& action) {
-    Executor executor(RealFileSystem(), root_fd_.get(), root_, index_.get());
+    Executor executor(RealFileSystem(), root_fd_.get(), index_.get());
     return executor.Apply(action);
   }
 
@@ -73,7 +78,7 @@ TEST_F(ExecutorRaceTest, ProtectsTheInodeDecidedOn) {
   const ActionResult r = Apply(Decided(ActionKind::kProtect, "vm/a.xva"));
   EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
   EXPECT_EQ(ImmutablePaths(root_), std::set<std::string>{"vm/a.xva"});
-  EXPECT_EQ(index_->size(), 1u);
+  EXPECT_EQ(index_->records().size(), 1u);
 }
 
 TEST_F(ExecutorRaceTest, AFileSwappedForASymlinkIsRefused) {
@@ -83,7 +88,7 @@ TEST_F(ExecutorRaceTest, AFileSwappedForASymlinkIsRefused) {
   const ActionResult r = Apply(action);
   EXPECT_EQ(r.outcome, Outcome::kRefused) << r.detail;
   EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
-  EXPECT_EQ(index_->size(), 0u);
+  EXPECT_THAT(index_->records(), IsEmpty());
 }
 
 TEST_F(ExecutorRaceTest, AFileSwappedForAnotherFileIsRefused) {
@@ -179,6 +184,134 @@ TEST_F(ExecutorRaceTest, ALiftNeverClearsAnotherInodeThanTheOneDecidedOn) {
   const ActionResult r = Apply(lift);
   EXPECT_EQ(r.outcome, Outcome::kRefused) << r.detail;
   EXPECT_TRUE(ImmutablePaths(root_).count("vm/a.xva"));
+}
+
+// Members that can never be locked, for real: a symlink to a file outside the remote is not
+// followed, a file with a second name outside is not locked, a FIFO is not opened.
+TEST_F(ExecutorRaceTest, MembersThatCanNeverBeLockedAreLeftAsTheyAre) {
+  const std::string tree = "vm/t.vhd";
+  std::filesystem::create_directories(root_ + "/" + tree + "/blocks");
+  WriteFile(root_ + "/" + tree + "/bat", "bat");
+  WriteFile(root_ + "/" + tree + "/blocks/0", "block");
+  WriteFile(root_ + "/" + tree + "/blocks/1", "block");
+  ASSERT_EQ(link((root_ + "/" + tree + "/blocks/1").c_str(), (outside_ + "/second").c_str()), 0);
+  ASSERT_EQ(symlink((outside_ + "/vm/a.xva").c_str(), (root_ + "/" + tree + "/link").c_str()), 0);
+  ASSERT_EQ(mkfifo((root_ + "/" + tree + "/blocks/fifo").c_str(), 0644), 0);
+  const ActionResult r = Apply(Decided(ActionKind::kProtect, tree, /*tree=*/true));
+  EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
+  EXPECT_THAT(r.detail, ::testing::AllOf(::testing::HasSubstr(tree + "/link (a symlink)"),
+                                         ::testing::HasSubstr(tree + "/blocks/1 (2 hard links)"),
+                                         ::testing::HasSubstr(tree + "/blocks/fifo (a FIFO)")));
+  EXPECT_EQ(ImmutablePaths(root_),
+            (std::set<std::string>{tree, tree + "/bat", tree + "/blocks", tree + "/blocks/0"}));
+  EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
+  EXPECT_EQ(index_->records().size(), 1u);
+}
+
+// The remote-relative paths below `dir` (remote-relative) in the order the executor locks them,
+// top down: each folder's entries in getdents order, a folder before what it holds.
+void PreOrder(const std::string& root, const std::string& dir, std::vector<std::string>* out) {
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/" + dir)) {
+    const std::string path = dir + "/" + entry.path().filename().string();
+    out->push_back(path);
+    if (entry.is_directory() && !entry.is_symlink()) PreOrder(root, path, out);
+  }
+}
+
+bool IsImmutable(const std::string& path) {
+  struct statx sx;
+  return statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) == 0 &&
+         (sx.stx_attributes & STATX_ATTR_IMMUTABLE) != 0;
+}
+
+// Staged for real: a writer watches the first block of a 2000-block VHD directory and, the moment
+// it is locked, tries to make a folder in the tree's top directory, in `blocks/` and in every
+// block folder, as XO's writer could to keep a mutable corner inside a locked backup. Trees are
+// locked top down (a folder before it is listed), so by then the directory and the folders down
+// to that block are locked, and a mkdir there fails with EPERM; a folder made in a block folder
+// not locked yet is there when that folder is listed, and is locked with it. When Apply returns,
+// every folder inside the tree is immutable, and every strike made after the directory was locked
+// either failed with EPERM or made a folder that is locked.
+TEST_F(ExecutorRaceTest, NoFolderMadeInATreeWhileItIsBeingLockedStaysMutable) {
+  constexpr int kRounds = 5;
+  constexpr int kBlockFolders = 20;
+  int after_top_locked = 0, refused = 0, made = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tree = absl::StrCat("vm/vdis/r", round, ".vhd");
+    const std::string top = root_ + "/" + tree;
+    std::filesystem::create_directories(top + "/blocks");
+    WriteFile(top + "/bat", "bat");
+    WriteFile(top + "/footer", "footer");
+    for (int k = 0; k < kBlockFolders; ++k) {
+      std::filesystem::create_directory(absl::StrCat(top, "/blocks/", k));
+      for (int j = 0; j < 100; ++j) WriteFile(absl::StrCat(top, "/blocks/", k, "/", j), "block");
+    }
+    std::vector<std::string> order;
+    PreOrder(root_, tree, &order);
+    std::string first_block;
+    for (const std::string& path : order) {
+      if (path.find("/blocks/") != std::string::npos &&
+          std::filesystem::is_regular_file(root_ + "/" + path)) {
+        first_block = root_ + "/" + path;
+        break;
+      }
+    }
+    ASSERT_FALSE(first_block.empty());
+    std::vector<std::string> targets = {top, top + "/blocks"};
+    for (int k = 0; k < kBlockFolders; ++k) targets.push_back(absl::StrCat(top, "/blocks/", k));
+
+    struct Strike {
+      std::string folder;
+      bool after_top_locked;
+      int err;
+    };
+    std::vector<Strike> strikes;
+    const Action action = Decided(ActionKind::kProtect, tree, /*tree=*/true);
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      while (!stop.load() && !IsImmutable(first_block)) {
+      }
+      if (stop.load()) return;
+      for (const std::string& in : targets) {
+        const std::string folder = in + "/late";
+        const bool after = IsImmutable(top);
+        const int err = mkdir(folder.c_str(), 0755) == 0 ? 0 : errno;
+        strikes.push_back(Strike{folder, after, err});
+      }
+    });
+    const ActionResult r = Apply(action);
+    stop = true;
+    writer.join();
+    SCOPED_TRACE(absl::StrCat("round ", round, ": ", r.detail));
+    EXPECT_EQ(r.outcome, Outcome::kDone);
+    EXPECT_TRUE(IsImmutable(top));
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(top)) {
+      if (entry.is_directory() && !entry.is_symlink()) {
+        EXPECT_TRUE(IsImmutable(entry.path().string())) << entry.path() << " is mutable";
+      }
+    }
+    for (const Strike& s : strikes) {
+      if (!s.after_top_locked) continue;
+      ++after_top_locked;
+      if (s.err == 0) {
+        ++made;
+        EXPECT_TRUE(IsImmutable(s.folder)) << s.folder << " was made and is mutable";
+      } else {
+        ++refused;
+        EXPECT_EQ(s.err, EPERM) << s.folder << ": the mkdir failed for another reason";
+      }
+    }
+    // The top directory and blocks/ were locked before the first block: those two never took.
+    for (const Strike& s : strikes) {
+      if (s.folder == top + "/late" || s.folder == top + "/blocks/late") {
+        EXPECT_EQ(s.err, EPERM) << s.folder;
+      }
+    }
+  }
+  EXPECT_GE(after_top_locked, 1) << "the race was never staged: no strike after the directory "
+                                    "was locked";
+  std::cout << after_top_locked << " strikes after the directory was locked: " << refused
+            << " refused (EPERM), " << made << " made and then locked\n";
 }
 
 }  // namespace

@@ -21,6 +21,11 @@ void FakeFileSystem::Fail(Op op, std::string path_part, int err, int times) {
   faults_.push_back(Fault{op, std::move(path_part), err, times, nullptr});
 }
 
+void FakeFileSystem::FailExactly(Op op, std::string path, int err, int times) {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_.push_back(Fault{op, std::move(path), err, times, nullptr, /*exact=*/true});
+}
+
 void FakeFileSystem::Before(Op op, std::string path_part, std::function<void()> strike, int times) {
   std::lock_guard<std::mutex> lock(mu_);
   faults_.push_back(Fault{op, std::move(path_part), 0, times, std::move(strike)});
@@ -58,8 +63,9 @@ absl::Status FakeFileSystem::Injected(Op op, absl::string_view path) {
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_[op];
     for (Fault& fault : faults_) {
-      if (fault.op != op || fault.times == 0 ||
-          path.find(fault.path_part) == absl::string_view::npos) {
+      const bool matches = fault.exact ? path == fault.path_part
+                                       : path.find(fault.path_part) != absl::string_view::npos;
+      if (fault.op != op || fault.times == 0 || !matches) {
         continue;
       }
       --fault.times;
@@ -207,6 +213,12 @@ absl::Status FakeFileSystem::Unlink(int dirfd, const char* name, int flags,
     }
   }
   return real_.Unlink(dirfd, name, flags, path_for_errors);
+}
+
+absl::Status FakeFileSystem::Rename(int dirfd, const char* from, const char* to,
+                                    absl::string_view path_for_errors) {
+  XOI_RETURN_IF_ERROR(Injected(Op::kUnlink, path_for_errors));
+  return real_.Rename(dirfd, from, to, path_for_errors);
 }
 
 absl::Status FakeFileSystem::SyncFilesystem(int fd, absl::string_view path_for_errors) {

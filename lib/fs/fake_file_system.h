@@ -32,13 +32,15 @@ class FakeFileSystem : public FileSystem {
     kLease,     // TakeReadLease
     kWrite,     // WriteFileAtomic, Append
     kMakeDir,   // MakeDir
-    kUnlink,    // Unlink
+    kUnlink,    // Unlink, Rename
     kSync,      // SyncFilesystem
   };
 
   // Makes the next `times` calls of `op` whose path (as the caller names it, for errors) contains
   // `path_part` fail with `err`. Rules are tried in the order they were added.
   void Fail(Op op, std::string path_part, int err, int times = 1);
+  // The same for calls whose path is exactly `path` (a tree's directory, not its members).
+  void FailExactly(Op op, std::string path, int err, int times = 1);
 
   // Runs `strike` just before the next `times` calls of `op` whose path contains `path_part` (a
   // writer who strikes exactly between the program's last look and its action).
@@ -79,6 +81,8 @@ class FakeFileSystem : public FileSystem {
                                mode_t mode, bool sync, absl::string_view path_for_errors) override;
   absl::Status MakeDir(int dirfd, const char* name, mode_t mode,
                        absl::string_view path_for_errors) override;
+  absl::Status Rename(int dirfd, const char* from, const char* to,
+                      absl::string_view path_for_errors) override;
   absl::Status Unlink(int dirfd, const char* name, int flags,
                       absl::string_view path_for_errors) override;
   absl::Status SyncFilesystem(int fd, absl::string_view path_for_errors) override;
@@ -90,6 +94,7 @@ class FakeFileSystem : public FileSystem {
     int err;  // 0: run `strike` instead of failing
     int times;
     std::function<void()> strike;
+    bool exact = false;  // the whole path must equal path_part
   };
   using InodeKey = std::pair<uint64_t, uint64_t>;  // device, inode
 

@@ -146,14 +146,29 @@ class RealFs : public FileSystem {
 
   absl::StatusOr<std::string> ReadSmallFile(int dirfd, const char* name, size_t max_bytes,
                                             absl::string_view path_for_errors) override {
+    // The type is checked before anything is opened: opening a FIFO, a socket or a device a writer
+    // planted (a tape rewinds when it is opened) could block or do harm; after opening, the inode
+    // must still be the one checked.
+    XOI_ASSIGN_OR_RETURN(FileStat before, StatAt(dirfd, name, path_for_errors));
+    if (!before.is_regular()) {
+      return ErrnoError(EINVAL, "read (not a regular file)", path_for_errors);
+    }
     Fd fd(openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoError(errno, "open", path_for_errors);
     XOI_ASSIGN_OR_RETURN(FileStat st, StatFd(fd.get(), path_for_errors));
-    if (!st.is_regular()) return ErrnoError(EINVAL, "read (not a regular file)", path_for_errors);
+    if (!st.is_regular() || !st.SameIdentity(before)) {
+      return ErrnoError(EINVAL, "read (replaced while being opened)", path_for_errors);
+    }
     if (st.size > max_bytes) return ErrnoError(EFBIG, "read", path_for_errors);
-    std::string content(max_bytes + 1, '\0');
+    // Sized by what statx said (a day file's limit is large, and zero-filling it for every read
+    // is not free), growing up to one byte past the limit for a file that grew meanwhile.
+    std::string content(std::min<size_t>(st.size, max_bytes) + 1, '\0');
     size_t total = 0;
-    while (total < content.size()) {
+    for (;;) {
+      if (total == content.size()) {
+        if (content.size() > max_bytes) break;
+        content.resize(std::min(content.size() * 2, max_bytes + 1));
+      }
       const ssize_t n = read(fd.get(), content.data() + total, content.size() - total);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError(errno, "read", path_for_errors);
@@ -264,6 +279,12 @@ class RealFs : public FileSystem {
     if (mkdirat(dirfd, name, mode) != 0 && errno != EEXIST) {
       return ErrnoError(errno, "create directory", path_for_errors);
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status Rename(int dirfd, const char* from, const char* to,
+                      absl::string_view path_for_errors) override {
+    if (renameat(dirfd, from, dirfd, to) != 0) return ErrnoError(errno, "rename", path_for_errors);
     return absl::OkStatus();
   }
 

@@ -106,6 +106,10 @@ class FileSystem {
   virtual absl::Status MakeDir(int dirfd, const char* name, mode_t mode,
                                absl::string_view path_for_errors) = 0;
 
+  // renameat(dirfd, from, dirfd, to): within one folder.
+  virtual absl::Status Rename(int dirfd, const char* from, const char* to,
+                              absl::string_view path_for_errors) = 0;
+
   // unlinkat(dirfd, name, flags): AT_REMOVEDIR removes an (empty) directory.
   virtual absl::Status Unlink(int dirfd, const char* name, int flags,
                               absl::string_view path_for_errors) = 0;

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "lib/core/status.h"
 
 namespace xoi {
 namespace {
@@ -89,6 +90,71 @@ TEST_F(WriteFileAtomicTest, LeavesNoTemporaryFileBehind) {
     ++files;
   }
   EXPECT_EQ(files, 1);
+}
+
+// ReadSmallFile sizes its buffer by what statx says, not by its limit, and still reads a file that
+// has more than statx said, up to the limit.
+class ReadSmallFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = Scratch(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_fd_ = Fd(open((dir_ + "/remote").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir_fd_.valid());
+  }
+
+  absl::StatusOr<std::string> ReadAt(int dirfd, const char* name, size_t max_bytes) {
+    return RealFileSystem().ReadSmallFile(dirfd, name, max_bytes, name);
+  }
+
+  std::string dir_;
+  Fd dir_fd_;
+};
+
+TEST_F(ReadSmallFileTest, UpToItsLimitAndNotOneByteMore) {
+  Write(dir_ + "/remote/empty", "");
+  Write(dir_ + "/remote/ten", "0123456789");
+  const absl::StatusOr<std::string> empty = ReadAt(dir_fd_.get(), "empty", 10);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty, "");
+  for (const size_t limit : {10, 11, 1 << 20}) {
+    const absl::StatusOr<std::string> ten = ReadAt(dir_fd_.get(), "ten", limit);
+    ASSERT_TRUE(ten.ok()) << limit << ": " << ten.status();
+    EXPECT_EQ(*ten, "0123456789");
+  }
+  for (const size_t limit : {0, 1, 9}) {
+    EXPECT_EQ(ErrnoOf(ReadAt(dir_fd_.get(), "ten", limit).status()), EFBIG) << limit;
+  }
+  // A large file, under a limit far larger.
+  const std::string large(3 << 20, 'x');
+  Write(dir_ + "/remote/large", large);
+  const absl::StatusOr<std::string> got = ReadAt(dir_fd_.get(), "large", size_t{1} << 30);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, large);
+}
+
+TEST_F(ReadSmallFileTest, AFileWithMoreThanStatxSaidIsReadWhole) {
+  // /proc files say size 0 and have content: the buffer grows past what statx said.
+  Fd proc(open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(proc.valid());
+  const absl::StatusOr<std::string> status = ReadAt(proc.get(), "status", 1 << 20);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_GT(status->size(), 100u);
+  EXPECT_EQ(status->rfind("Name:", 0), 0u) << *status;
+  EXPECT_NE(status->find("\nPid:"), std::string::npos);
+  // And never past the limit.
+  EXPECT_EQ(ErrnoOf(ReadAt(proc.get(), "status", 16).status()), EFBIG);
+  EXPECT_EQ(ErrnoOf(ReadAt(proc.get(), "status", 0).status()), EFBIG);
+}
+
+TEST_F(ReadSmallFileTest, OnlyRegularFiles) {
+  std::filesystem::create_directories(dir_ + "/remote/folder");
+  ASSERT_EQ(mkfifo((dir_ + "/remote/fifo").c_str(), 0600), 0);
+  std::filesystem::create_symlink(dir_ + "/outside", dir_ + "/remote/link");
+  Write(dir_ + "/outside/x", "outside");
+  for (const char* name : {"folder", "fifo", "link"}) {
+    EXPECT_EQ(ErrnoOf(ReadAt(dir_fd_.get(), name, 100).status()), EINVAL) << name;
+  }
+  EXPECT_EQ(ErrnoOf(ReadAt(dir_fd_.get(), "missing", 100).status()), ENOENT);
 }
 
 }  // namespace

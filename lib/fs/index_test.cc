@@ -1,23 +1,28 @@
+// The index: records in memory, one day file per reference day, Flush, damaged day files kept
+// aside, and the migration of the previous format (one file per item in day folders). Runs over a
+// FakeFileSystem (no root needed) so that calls can be counted and failed.
 #include "lib/fs/index.h"
 
-#include <dirent.h>
-#include <fcntl.h>
+#include <openssl/sha.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <limits>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/civil_time.h"
@@ -25,20 +30,79 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/core/expiry.h"
+#include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
+#include "lib/core/plan.h"
+#include "lib/core/status.h"
+#include "lib/fs/fake_file_system.h"
 
 namespace xoi {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
+using Op = FakeFileSystem::Op;
 
-IndexEntry MakeEntry(std::string path, uint64_t dev, uint64_t ino, absl::Time birth, bool tree) {
-  return IndexEntry{std::move(path), /*has_identity=*/true, dev, ino, birth, tree};
+constexpr char kRoot[] = "/srv/remote-a";
+// 2026-11-01T01:00:00Z and two days later: references are kept to the second.
+const absl::Time kDay1 =
+    absl::FromCivil(absl::CivilSecond(2026, 11, 1, 1, 0, 0), absl::UTCTimeZone());
+const absl::Time kDay3 = kDay1 + absl::Hours(48);
+
+IndexRecord Record(std::string path, uint64_t ino, absl::Time reference, bool tree = false) {
+  IndexRecord r;
+  r.path = std::move(path);
+  r.dev = 0x803;
+  r.ino = ino;
+  // Birth times keep their nanoseconds.
+  r.birth = reference - absl::Hours(2) + absl::Nanoseconds(ino * 1000 + 7);
+  r.tree = tree;
+  r.reference = reference;
+  if (tree) r.locked_at = reference - absl::Minutes(30);
+  return r;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The on-disk index.
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void WriteFile(const std::string& path, absl::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> Listing(const std::string& dir) {
+  std::vector<std::string> names;
+  if (!std::filesystem::exists(dir)) return names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A day file's checksum line for `text` (everything above it), as index_record.cc makes it.
+std::string EndLine(absl::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  const std::string hex = absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return absl::StrCat("end\t", hex.substr(0, 16), "\n");
+}
 
 class IndexTest : public ::testing::Test {
  protected:
@@ -49,333 +113,858 @@ class IndexTest : public ::testing::Test {
     scratch_ = absl::StrCat(tmp, "/index_test/", info->name());
     std::filesystem::remove_all(scratch_);
     std::filesystem::create_directories(scratch_);
-    index_path_ = absl::StrCat(scratch_, "/var/lib/xoi");
-    remote_dir_ = absl::StrCat(index_path_, "/remote-1");
+    dir_ = scratch_ + "/var/lib/xoi/remote-1";
   }
 
   std::unique_ptr<Index> MustOpen(bool create) {
-    absl::StatusOr<std::unique_ptr<Index>> index =
-        Index::Open(RealFileSystem(), index_path_, "remote-1", create);
+    absl::StatusOr<std::unique_ptr<Index>> index = Index::Open(fake_, dir_, kRoot, create);
     EXPECT_TRUE(index.ok()) << index.status();
     return index.ok() ? *std::move(index) : nullptr;
   }
 
-  static bool Exists(const std::string& path) {
-    struct stat st;
-    return lstat(path.c_str(), &st) == 0;
-  }
-
-  static mode_t ModeOf(const std::string& path) {
-    struct stat st;
-    if (lstat(path.c_str(), &st) != 0) return 0;
-    return st.st_mode;
-  }
-
-  static std::vector<std::string> Listing(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  static void WriteFile(const std::string& path, absl::string_view content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << content;
-  }
-
-  std::string scratch_;
-  std::string index_path_;
-  std::string remote_dir_;
-};
-
-const absl::Time kBirth = absl::FromUnixSeconds(1793581200);  // 2026-11-01T01:00:00Z
-
-TEST_F(IndexTest, OpenWithoutCreateOnMissingFolderIsEmptyAndCreatesNothing) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
-  ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->size(), 0u);
-  EXPECT_THAT(index->Keys(), IsEmpty());
-  EXPECT_EQ(index->dir_fd(), -1);
-  EXPECT_EQ(index->dir_path(), remote_dir_);
-  EXPECT_FALSE(index->Contains(absl::CivilDay(2026, 11, 1), IndexEntryName("/srv/a/x")));
-  EXPECT_FALSE(Exists(index_path_));
-  EXPECT_FALSE(Exists(absl::StrCat(scratch_, "/var")));
-  EXPECT_THAT(Listing(scratch_), IsEmpty());
-  // Writes are refused, not silently dropped.
-  const absl::Status put =
-      index->Put(absl::CivilDay(2026, 11, 1), MakeEntry("/srv/a/x", 1, 2, kBirth, false));
-  EXPECT_EQ(put.code(), absl::StatusCode::kFailedPrecondition) << put;
-  EXPECT_FALSE(Exists(index_path_));
-  EXPECT_TRUE(index->Sync().ok());
-}
-
-TEST_F(IndexTest, OpenWithCreateMakesFoldersWithMode0700) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
-  ASSERT_NE(index, nullptr);
-  EXPECT_GE(index->dir_fd(), 0);
-  EXPECT_EQ(index->size(), 0u);
-  for (const std::string& dir : {absl::StrCat(scratch_, "/var"), absl::StrCat(scratch_, "/var/lib"),
-                                 index_path_, remote_dir_}) {
-    SCOPED_TRACE(dir);
-    const mode_t mode = ModeOf(dir);
-    EXPECT_TRUE(S_ISDIR(mode));
-    EXPECT_EQ(mode & 07777, 0700u);
-  }
-  EXPECT_THAT(Listing(remote_dir_), IsEmpty());
-  // Opening again (everything exists) is fine.
-  EXPECT_NE(MustOpen(/*create=*/true), nullptr);
-}
-
-TEST_F(IndexTest, PutContainsReadRemove) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
-  ASSERT_NE(index, nullptr);
-  const absl::CivilDay day(2026, 11, 1);
-  const IndexEntry entry = MakeEntry("/srv/a/xo-vm-backups/vm/20261101T010000Z.json", 2049, 77,
-                                     kBirth + absl::Nanoseconds(123), false);
-  const std::string name = IndexEntryName(entry.path);
-
-  ASSERT_TRUE(index->Put(day, entry).ok());
-  EXPECT_TRUE(index->Contains(day, name));
-  EXPECT_FALSE(index->Contains(day + 1, name));
-  EXPECT_FALSE(index->Contains(day, IndexEntryName("/srv/a/other")));
-  EXPECT_EQ(index->size(), 1u);
-
-  // On disk: <index>/<remote>/<day>/<sha256>, mode 0600, folder 0700, no
-  // temporary left.
-  const std::string day_dir = absl::StrCat(remote_dir_, "/2026-11-01");
-  EXPECT_EQ(ModeOf(day_dir) & 07777, 0700u);
-  EXPECT_EQ(ModeOf(absl::StrCat(day_dir, "/", name)) & 07777, 0600u);
-  EXPECT_THAT(Listing(day_dir), ElementsAre(name));
-  EXPECT_THAT(Listing(remote_dir_), ElementsAre("2026-11-01"));
-
-  const absl::StatusOr<IndexEntry> read = index->Read(day, name);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, entry);
-
-  // Put again: same key, replaced in place.
-  IndexEntry updated = entry;
-  updated.ino = 78;
-  ASSERT_TRUE(index->Put(day, updated).ok());
-  EXPECT_EQ(index->size(), 1u);
-  EXPECT_EQ(index->Read(day, name)->ino, 78u);
-  EXPECT_THAT(Listing(day_dir), ElementsAre(name));
-  EXPECT_TRUE(index->Sync().ok());
-
-  ASSERT_TRUE(index->Remove(day, name).ok());
-  EXPECT_FALSE(index->Contains(day, name));
-  EXPECT_EQ(index->size(), 0u);
-  // The empty day folder goes with its last entry.
-  EXPECT_FALSE(Exists(day_dir));
-  EXPECT_THAT(Listing(remote_dir_), IsEmpty());
-  // Removing what is gone is fine.
-  EXPECT_TRUE(index->Remove(day, name).ok());
-  // Reading what is gone is NotFound.
-  EXPECT_EQ(index->Read(day, name).status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST_F(IndexTest, RemoveKeepsADayFolderThatStillHoldsEntries) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
-  ASSERT_NE(index, nullptr);
-  const absl::CivilDay day(2026, 11, 1);
-  const IndexEntry a = MakeEntry("/srv/a/a", 1, 1, kBirth, false);
-  const IndexEntry b = MakeEntry("/srv/a/b", 1, 2, kBirth, true);
-  ASSERT_TRUE(index->Put(day, a).ok());
-  ASSERT_TRUE(index->Put(day, b).ok());
-  ASSERT_TRUE(index->Remove(day, IndexEntryName(a.path)).ok());
-  EXPECT_TRUE(Exists(absl::StrCat(remote_dir_, "/2026-11-01")));
-  EXPECT_TRUE(index->Contains(day, IndexEntryName(b.path)));
-  EXPECT_TRUE(index->Read(day, IndexEntryName(b.path))->tree);
-  ASSERT_TRUE(index->Remove(day, IndexEntryName(b.path)).ok());
-  EXPECT_FALSE(Exists(absl::StrCat(remote_dir_, "/2026-11-01")));
-}
-
-TEST_F(IndexTest, KeysSortedByDayThenName) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
-  ASSERT_NE(index, nullptr);
-  struct Put {
-    absl::CivilDay day;
-    std::string path;
-  };
-  const std::vector<Put> puts = {
-      {absl::CivilDay(2026, 11, 2), "/srv/a/one"},    {absl::CivilDay(2026, 11, 1), "/srv/a/two"},
-      {absl::CivilDay(2025, 12, 31), "/srv/a/three"}, {absl::CivilDay(2026, 11, 1), "/srv/a/four"},
-      {absl::CivilDay(2026, 11, 2), "/srv/a/five"},   {absl::CivilDay(2026, 2, 10), "/srv/a/six"},
-  };
-  std::vector<IndexKey> want;
-  for (const Put& p : puts) {
-    ASSERT_TRUE(index->Put(p.day, MakeEntry(p.path, 1, 1, kBirth, false)).ok());
-    want.push_back(IndexKey{p.day, IndexEntryName(p.path)});
-  }
-  std::sort(want.begin(), want.end(), [](const IndexKey& a, const IndexKey& b) {
-    return a.day != b.day ? a.day < b.day : a.name < b.name;
-  });
-  const std::vector<IndexKey> keys = index->Keys();
-  ASSERT_EQ(keys.size(), want.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    EXPECT_TRUE(keys[i] == want[i]) << i << ": " << FormatDay(keys[i].day) << "/" << keys[i].name
-                                    << " want " << FormatDay(want[i].day) << "/" << want[i].name;
-  }
-  EXPECT_EQ(index->size(), puts.size());
-}
-
-TEST_F(IndexTest, KeysExceptSkipsTheGivenKeysAndKeepsTheOrder) {
-  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
-  ASSERT_NE(index, nullptr);
-  const absl::CivilDay d1(2026, 11, 1), d2(2026, 11, 2);
-  for (const char* path : {"/srv/a/one", "/srv/a/two", "/srv/a/three"}) {
-    ASSERT_TRUE(index->Put(d2, MakeEntry(path, 1, 1, kBirth, false)).ok());
-    ASSERT_TRUE(index->Put(d1, MakeEntry(path, 1, 1, kBirth, false)).ok());
-  }
-  const std::vector<IndexKey> all = index->Keys();
-  ASSERT_EQ(all.size(), 6u);
-  // Skipping nothing is Keys(); skipping everything leaves nothing.
-  const std::vector<IndexKey> none_skipped = index->KeysExcept({});
-  ASSERT_EQ(none_skipped.size(), all.size());
-  absl::flat_hash_set<std::string> every;
-  for (size_t i = 0; i < all.size(); ++i) {
-    EXPECT_TRUE(none_skipped[i] == all[i]) << i;
-    every.insert(Index::Key(all[i].day, all[i].name));
-  }
-  EXPECT_THAT(index->KeysExcept(every), IsEmpty());
-  // Skipping some keeps the others in Keys() order; a key of another day does not match.
-  const absl::flat_hash_set<std::string> some = {
-      Index::Key(d1, IndexEntryName("/srv/a/two")), Index::Key(d2, IndexEntryName("/srv/a/one")),
-      Index::Key(absl::CivilDay(2026, 11, 3), IndexEntryName("/srv/a/three"))};
-  std::vector<IndexKey> want;
-  for (const IndexKey& key : all) {
-    if (!some.contains(Index::Key(key.day, key.name))) want.push_back(key);
-  }
-  const std::vector<IndexKey> kept = index->KeysExcept(some);
-  ASSERT_EQ(kept.size(), 4u);
-  ASSERT_EQ(want.size(), 4u);
-  for (size_t i = 0; i < kept.size(); ++i) EXPECT_TRUE(kept[i] == want[i]) << i;
-}
-
-TEST_F(IndexTest, ReopenLoadsEntriesFromListings) {
-  const IndexEntry a = MakeEntry("/srv/a/a", 1, 1, kBirth, false);
-  const IndexEntry b = MakeEntry("/srv/a/b", 1, 2, kBirth, true);
-  const IndexEntry c = MakeEntry("/srv/a/c", 1, 3, kBirth, false);
-  {
+  // Writes `records` through an index opened with create, and flushes.
+  void Seed(const std::vector<IndexRecord>& records) {
     std::unique_ptr<Index> index = MustOpen(/*create=*/true);
     ASSERT_NE(index, nullptr);
-    ASSERT_TRUE(index->Put(absl::CivilDay(2026, 11, 1), a).ok());
-    ASSERT_TRUE(index->Put(absl::CivilDay(2026, 11, 1), b).ok());
-    ASSERT_TRUE(index->Put(absl::CivilDay(2026, 11, 3), c).ok());
-    ASSERT_TRUE(index->Sync().ok());
+    for (const IndexRecord& r : records) index->Put(r);
+    ASSERT_TRUE(index->Flush().ok());
   }
+
+  std::string DayFile(absl::Time reference) {
+    return absl::StrCat(dir_, "/", DayFileName(CreationDay(reference)));
+  }
+
+  // Every call the fake counts, to tell "no system call" apart.
+  int AllCalls() {
+    int total = 0;
+    for (Op op : {Op::kStat, Op::kOpen, Op::kList, Op::kRead, Op::kSetFlag, Op::kGetFlags,
+                  Op::kLease, Op::kWrite, Op::kMakeDir, Op::kUnlink, Op::kSync}) {
+      total += fake_.Calls(op);
+    }
+    return total;
+  }
+
+  std::string scratch_, dir_;
+  FakeFileSystem fake_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Opening.
+
+TEST_F(IndexTest, OpenWithoutCreateOnAMissingFolderIsEmptyAndWritesNothing) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), IsEmpty());
+  EXPECT_THAT(index->notices(), IsEmpty());
+  EXPECT_EQ(index->protected_count(), 0u);
+  EXPECT_EQ(index->dir_path(), dir_);
+  EXPECT_THAT(Listing(scratch_), IsEmpty());
+  EXPECT_TRUE(index->Flush().ok());  // nothing to write
+  // Writes are refused, not silently dropped.
+  index->Put(Record("a.xva", 1, kDay1));
+  EXPECT_NE(index->Find(Record("a.xva", 1, kDay1).identity()), nullptr);
+  const absl::Status flushed = index->Flush();
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kFailedPrecondition) << flushed;
+  EXPECT_THAT(Listing(scratch_), IsEmpty());
+  EXPECT_EQ(fake_.Calls(Op::kWrite) + fake_.Calls(Op::kMakeDir) + fake_.Calls(Op::kUnlink), 0);
+}
+
+TEST_F(IndexTest, OpenWithCreateMakesEachMissingFolder0700) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  for (const std::string& dir :
+       {scratch_ + "/var", scratch_ + "/var/lib", scratch_ + "/var/lib/xoi", dir_}) {
+    SCOPED_TRACE(dir);
+    struct stat st;
+    ASSERT_EQ(lstat(dir.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+  }
+  EXPECT_THAT(Listing(dir_), IsEmpty());
+  EXPECT_NE(MustOpen(/*create=*/true), nullptr);  // again, everything exists
+}
+
+TEST_F(IndexTest, AnIndexFolderThatCannotBeOpenedIsAnError) {
+  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
+  fake_.Fail(Op::kOpen, dir_, EACCES);
+  auto index = Index::Open(fake_, dir_, kRoot, /*create=*/false);
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(ErrnoOf(index.status()), EACCES);
+  EXPECT_THAT(std::string(index.status().message()), HasSubstr(dir_));
+}
+
+TEST_F(IndexTest, AFolderThatCannotBeListedIsAnError) {
+  Seed({Record("a.xva", 1, kDay1)});
+  fake_.Fail(Op::kList, dir_, EIO);
+  auto index = Index::Open(fake_, dir_, kRoot, /*create=*/true);
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(ErrnoOf(index.status()), EIO);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records in memory.
+
+TEST_F(IndexTest, PutFindRemoveByIdentity) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const IndexRecord a = Record("xo-vm-backups/vm/a.xva", 11, kDay1);
+  const IndexRecord b = Record("xo-vm-backups/vm/b.vhd", 12, kDay1, /*tree=*/true);
+  index->Put(a);
+  index->Put(b);
+  ASSERT_NE(index->Find(a.identity()), nullptr);
+  EXPECT_EQ(*index->Find(a.identity()), a);
+  ASSERT_NE(index->Find(b.identity()), nullptr);
+  EXPECT_EQ(*index->Find(b.identity()), b);
+  EXPECT_EQ(index->records().size(), 2u);
+  // The same inode number with another birth time is another inode.
+  EXPECT_EQ(index->Find(Identity{a.ino, absl::ToUnixNanos(a.birth) + 1}), nullptr);
+  EXPECT_EQ(index->Find(Identity{a.ino + 100, absl::ToUnixNanos(a.birth)}), nullptr);
+
+  // Put of the same identity replaces, whatever the path.
+  IndexRecord moved = a;
+  moved.path = "xo-vm-backups/elsewhere/a.xva";
+  index->Put(moved);
+  EXPECT_EQ(index->records().size(), 2u);
+  EXPECT_EQ(index->Find(a.identity())->path, "xo-vm-backups/elsewhere/a.xva");
+
+  index->Remove(a.identity());
+  EXPECT_EQ(index->Find(a.identity()), nullptr);
+  ASSERT_NE(index->Find(b.identity()), nullptr);  // positions moved; lookups still right
+  EXPECT_EQ(*index->Find(b.identity()), b);
+  EXPECT_THAT(index->records(), ElementsAre(b));
+  index->Remove(a.identity());  // nothing there: nothing happens
+  EXPECT_EQ(index->records().size(), 1u);
+}
+
+TEST_F(IndexTest, RemovingKeepsEveryOtherRecordFindable) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  std::vector<IndexRecord> all;
+  for (uint64_t ino = 1; ino <= 20; ++ino) {
+    all.push_back(Record(absl::StrCat("f", ino), ino, kDay1 + absl::Hours(ino)));
+    index->Put(all.back());
+  }
+  for (uint64_t ino : {1, 20, 7, 8, 13}) index->Remove(all[ino - 1].identity());
+  EXPECT_EQ(index->records().size(), 15u);
+  for (const IndexRecord& r : all) {
+    const bool removed = r.ino == 1 || r.ino == 20 || r.ino == 7 || r.ino == 8 || r.ino == 13;
+    const IndexRecord* found = index->Find(r.identity());
+    if (removed) {
+      EXPECT_EQ(found, nullptr) << r.path;
+    } else {
+      ASSERT_NE(found, nullptr) << r.path;
+      EXPECT_EQ(*found, r);
+    }
+  }
+}
+
+TEST_F(IndexTest, ProtectedCountLeavesOutLiftedRecords) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  IndexRecord lifted = Record("c.xva", 3, kDay1);
+  lifted.lifted = true;
+  index->Put(Record("a.xva", 1, kDay1));
+  index->Put(Record("b.vhd", 2, kDay3, /*tree=*/true));
+  index->Put(lifted);
+  EXPECT_EQ(index->protected_count(), 2u);
+  IndexRecord now_lifted = Record("a.xva", 1, kDay1);
+  now_lifted.lifted = true;
+  index->Put(now_lifted);
+  EXPECT_EQ(index->protected_count(), 1u);
+  EXPECT_EQ(index->records().size(), 3u);
+}
+
+TEST_F(IndexTest, TwoRecordsWithTheSamePathAndDifferentIdentitiesBothSurvive) {
+  // The path was reused by another inode (XO wrote a new backup under the old name after the old
+  // one was removed): both records are kept, on the same day file.
+  const IndexRecord old_inode = Record("xo-vm-backups/vm/a.xva", 1, kDay1);
+  IndexRecord new_inode = Record("xo-vm-backups/vm/a.xva", 2, kDay1 + absl::Hours(3));
+  IndexRecord same_ino_other_birth = old_inode;
+  same_ino_other_birth.birth += absl::Seconds(5);  // inode number reused
+  Seed({old_inode, new_inode, same_ino_other_birth});
   for (bool create : {false, true}) {
     SCOPED_TRACE(create);
     std::unique_ptr<Index> index = MustOpen(create);
     ASSERT_NE(index, nullptr);
-    EXPECT_EQ(index->size(), 3u);
-    EXPECT_TRUE(index->Contains(absl::CivilDay(2026, 11, 1), IndexEntryName(a.path)));
-    EXPECT_TRUE(index->Contains(absl::CivilDay(2026, 11, 1), IndexEntryName(b.path)));
-    EXPECT_TRUE(index->Contains(absl::CivilDay(2026, 11, 3), IndexEntryName(c.path)));
-    EXPECT_FALSE(index->Contains(absl::CivilDay(2026, 11, 1), IndexEntryName(c.path)));
-    const absl::StatusOr<IndexEntry> read =
-        index->Read(absl::CivilDay(2026, 11, 1), IndexEntryName(b.path));
-    ASSERT_TRUE(read.ok()) << read.status();
-    EXPECT_EQ(*read, b);
+    EXPECT_THAT(index->notices(), IsEmpty());
+    EXPECT_THAT(index->records(), UnorderedElementsAre(old_inode, new_inode, same_ino_other_birth));
+  }
+  EXPECT_THAT(Listing(dir_), ElementsAre(DayFileName(CreationDay(kDay1))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Day files.
+
+TEST_F(IndexTest, FlushWritesOneFilePerReferenceDay) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const IndexRecord a = Record("xo-vm-backups/vm/a.xva", 1, kDay1);
+  const IndexRecord b = Record("xo-vm-backups/vm/b.vhd", 2, kDay1 + absl::Hours(20), true);
+  const IndexRecord c = Record("xo-vm-backups/vm/c.xva", 3, kDay3);
+  for (const IndexRecord& r : {a, b, c}) index->Put(r);
+  EXPECT_THAT(Listing(dir_), IsEmpty());  // in memory until flushed
+  const int writes = fake_.Calls(Op::kWrite), syncs = fake_.Calls(Op::kSync);
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(fake_.Calls(Op::kWrite) - writes, 2);
+  EXPECT_EQ(fake_.Calls(Op::kSync) - syncs, 1);  // one syncfs for every file
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+
+  const std::string day1 = ReadFile(dir_ + "/2026-11-01.idx");
+  EXPECT_THAT(day1, AllOf(HasSubstr("xo-immutable-index 3 2026-11-01 2\n"),
+                          HasSubstr("xo-vm-backups/vm/a.xva"), HasSubstr("b.vhd"),
+                          Not(HasSubstr("c.xva"))));
+  auto decoded = DecodeDayFile(absl::CivilDay(2026, 11, 1), day1);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_THAT(*decoded, ElementsAre(a, b));
+  auto decoded3 = DecodeDayFile(absl::CivilDay(2026, 11, 3), ReadFile(dir_ + "/2026-11-03.idx"));
+  ASSERT_TRUE(decoded3.ok()) << decoded3.status();
+  EXPECT_THAT(*decoded3, ElementsAre(c));
+  struct stat st;
+  ASSERT_EQ(lstat((dir_ + "/2026-11-01.idx").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(IndexTest, FlushWithNothingChangedMakesNoSystemCall) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  index->Put(Record("a.xva", 1, kDay1));
+  ASSERT_TRUE(index->Flush().ok());
+  const int calls = AllCalls();
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(AllCalls(), calls);
+  // Nor after reopening: loading writes nothing, and flushing what was loaded neither.
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/true);
+  ASSERT_NE(reopened, nullptr);
+  const int writes = fake_.Calls(Op::kWrite), unlinks = fake_.Calls(Op::kUnlink);
+  const int after_open = AllCalls();
+  ASSERT_TRUE(reopened->Flush().ok());
+  EXPECT_EQ(AllCalls(), after_open);
+  EXPECT_EQ(fake_.Calls(Op::kWrite), writes);
+  EXPECT_EQ(fake_.Calls(Op::kUnlink), unlinks);
+}
+
+TEST_F(IndexTest, FlushRewritesOnlyTheDaysThatChanged) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  const IndexRecord c = Record("c.xva", 3, kDay3);
+  Seed({a, c});
+  struct stat day1_before, day3_before;
+  ASSERT_EQ(lstat(DayFile(kDay1).c_str(), &day1_before), 0);
+  ASSERT_EQ(lstat(DayFile(kDay3).c_str(), &day3_before), 0);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  IndexRecord lifted = a;
+  lifted.lifted = true;
+  index->Put(lifted);
+  const int writes = fake_.Calls(Op::kWrite);
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(fake_.Calls(Op::kWrite) - writes, 1);
+  struct stat day1_after, day3_after;
+  ASSERT_EQ(lstat(DayFile(kDay1).c_str(), &day1_after), 0);
+  ASSERT_EQ(lstat(DayFile(kDay3).c_str(), &day3_after), 0);
+  EXPECT_NE(day1_after.st_ino, day1_before.st_ino);  // replaced by rename
+  EXPECT_EQ(day3_after.st_ino, day3_before.st_ino);  // untouched
+  EXPECT_EQ(day3_after.st_mtim.tv_nsec, day3_before.st_mtim.tv_nsec);
+  EXPECT_THAT(ReadFile(DayFile(kDay1)), HasSubstr("L\tf\t"));
+}
+
+TEST_F(IndexTest, ADayThatBecomesEmptyHasItsFileRemoved) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  const IndexRecord b = Record("b.xva", 2, kDay1);
+  const IndexRecord c = Record("c.xva", 3, kDay3);
+  Seed({a, b, c});
+  ASSERT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  index->Remove(a.identity());
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+  index->Remove(b.identity());
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-03.idx"));
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/false);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_THAT(reopened->records(), ElementsAre(c));
+}
+
+TEST_F(IndexTest, ARecordPutAndRemovedBeforeAFlushLeavesNoFile) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  index->Put(a);
+  index->Remove(a.identity());
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_THAT(Listing(dir_), IsEmpty());
+}
+
+TEST_F(IndexTest, ReopeningLoadsEveryRecord) {
+  std::vector<IndexRecord> all = {
+      Record("xo-vm-backups/vm/a.xva", 1, kDay1),
+      Record("xo-vm-backups/vm/vdis/j/v/data/b.vhd", 2, kDay1 + absl::Hours(5), /*tree=*/true),
+      Record("xo-vm-backups/vm/c.xva", 3, kDay3),
+      // Names are bytes: tabs, newlines, '%' and non-ASCII survive.
+      Record("xo-vm-backups/vm/odd\tname\n%41 \xc3\xa9.xva", 4, kDay3),
+  };
+  IndexRecord lifted = Record("xo-vm-backups/vm/d.vhd", 5, kDay3, /*tree=*/true);
+  lifted.lifted = true;
+  all.push_back(lifted);
+  IndexRecord adopted = Record("xo-vm-backups/vm/e.vhd", 6, kDay3, /*tree=*/true);
+  adopted.locked_at = absl::InfinitePast();  // unknown
+  all.push_back(adopted);
+  Seed(all);
+  for (bool create : {false, true}) {
+    SCOPED_TRACE(create);
+    std::unique_ptr<Index> index = MustOpen(create);
+    ASSERT_NE(index, nullptr);
+    EXPECT_THAT(index->notices(), IsEmpty());
+    EXPECT_THAT(index->records(), UnorderedElementsAreArray(all));
+    for (const IndexRecord& r : all) {
+      ASSERT_NE(index->Find(r.identity()), nullptr) << r.path;
+      EXPECT_EQ(*index->Find(r.identity()), r);
+    }
+    EXPECT_EQ(index->protected_count(), all.size() - 1);
   }
 }
 
-TEST_F(IndexTest, ReadsV1EntriesWrittenByXo) {
-  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
-  const std::string path = "/srv/a/xo-vm-backups/vm/20261101T010000Z.xva";
-  const std::string name = IndexEntryName(path);
-  std::filesystem::create_directories(absl::StrCat(remote_dir_, "/2026-11-01"));
-  WriteFile(absl::StrCat(remote_dir_, "/2026-11-01/", name), path);
+TEST_F(IndexTest, ARecordWhoseReferenceDayChangesMovesToTheOtherDayFile) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  const IndexRecord b = Record("b.xva", 2, kDay1);
+  Seed({a, b});
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    IndexRecord later = a;
+    later.reference = kDay3;  // raised: a reprotect saw a newer change
+    index->Put(later);
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+  EXPECT_THAT(ReadFile(DayFile(kDay1)), Not(HasSubstr("a.xva")));
+  EXPECT_THAT(ReadFile(DayFile(kDay3)), HasSubstr("a.xva"));
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    ASSERT_NE(index->Find(a.identity()), nullptr);
+    EXPECT_EQ(index->Find(a.identity())->reference, kDay3);
+    EXPECT_EQ(index->records().size(), 2u);
+    // Moved back: the emptied day file goes.
+    IndexRecord back = a;
+    back.reference = kDay1 + absl::Hours(1);
+    index->Put(back);
+    index->Remove(b.identity());
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx"));
   std::unique_ptr<Index> index = MustOpen(/*create=*/false);
   ASSERT_NE(index, nullptr);
-  ASSERT_TRUE(index->Contains(absl::CivilDay(2026, 11, 1), name));
-  const absl::StatusOr<IndexEntry> read = index->Read(absl::CivilDay(2026, 11, 1), name);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(read->path, path);
-  EXPECT_FALSE(read->has_identity);
+  ASSERT_EQ(index->records().size(), 1u);
+  EXPECT_EQ(index->records()[0].reference, kDay1 + absl::Hours(1));
 }
 
-TEST_F(IndexTest, ReadOfCorruptEntryNamesTheFile) {
-  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
-  const std::string name = IndexEntryName("/srv/a/x");
-  std::filesystem::create_directories(absl::StrCat(remote_dir_, "/2026-11-01"));
-  const std::string file = absl::StrCat(remote_dir_, "/2026-11-01/", name);
-  WriteFile(file, "not an entry");
-  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
-  ASSERT_NE(index, nullptr);
-  const absl::StatusOr<IndexEntry> read = index->Read(absl::CivilDay(2026, 11, 1), name);
-  ASSERT_FALSE(read.ok());
-  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(read.status().message()), HasSubstr(file));
-}
-
-TEST_F(IndexTest, EmptyDayFolderLeftBehindIsRemovedOnOpen) {
-  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
-  const std::string empty_day = absl::StrCat(remote_dir_, "/2026-10-31");
-  const std::string full_day = absl::StrCat(remote_dir_, "/2026-11-01");
-  std::filesystem::create_directories(empty_day);
-  std::filesystem::create_directories(full_day);
-  WriteFile(absl::StrCat(full_day, "/", IndexEntryName("/srv/a/x")), "/srv/a/x");
+TEST_F(IndexTest, NamesThatAreNoDayFileAreLeftAlone) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  WriteFile(dir_ + "/README", "x");
+  WriteFile(dir_ + "/2026-02-30.idx", "not a date");
+  WriteFile(dir_ + "/.2026-11-01.idx.tmp-99", "a temporary of a killed run");
+  WriteFile(dir_ + "/2026-11-02.idx.damaged", "kept aside before");
+  std::filesystem::create_directories(dir_ + "/notaday");
   std::unique_ptr<Index> index = MustOpen(/*create=*/true);
   ASSERT_NE(index, nullptr);
-  EXPECT_FALSE(Exists(empty_day));
-  EXPECT_TRUE(Exists(full_day));
-  EXPECT_EQ(index->size(), 1u);
+  EXPECT_THAT(index->records(), ElementsAre(a));
+  index->Put(Record("b.xva", 2, kDay3));
+  ASSERT_TRUE(index->Flush().ok());
+  for (const char* name : {"README", "2026-02-30.idx", ".2026-11-01.idx.tmp-99",
+                           "2026-11-02.idx.damaged", "notaday"}) {
+    EXPECT_TRUE(Exists(dir_ + "/" + name)) << name;
+  }
 }
 
-TEST_F(IndexTest, OpenWithoutCreateChangesNothing) {
-  // A dry run opens the index without `create`: it must not write, not even
-  // tidy up.
-  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
-  const std::string empty_day = absl::StrCat(remote_dir_, "/2026-10-31");
-  std::filesystem::create_directories(empty_day);
-  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
-  ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->size(), 0u);
-  EXPECT_TRUE(Exists(empty_day));
-}
-
-TEST_F(IndexTest, JunkNamesAreIgnored) {
-  ASSERT_NE(MustOpen(/*create=*/true), nullptr);
-  const std::string good_name = IndexEntryName("/srv/a/x");
-  const std::string day = absl::StrCat(remote_dir_, "/2026-11-01");
-  std::filesystem::create_directories(day);
-  WriteFile(absl::StrCat(day, "/", good_name), "/srv/a/x");
-  // Junk inside a day folder: temporaries, wrong length, uppercase hex,
-  // non-hex.
-  WriteFile(absl::StrCat(day, "/.", good_name, ".tmp"), "x");
-  WriteFile(absl::StrCat(day, "/", good_name.substr(1)), "x");
-  WriteFile(absl::StrCat(day, "/", good_name, "0"), "x");
-  std::string upper = good_name;
-  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-  WriteFile(absl::StrCat(day, "/", upper), "x");
-  WriteFile(absl::StrCat(day, "/", std::string(64, 'g')), "x");
-  WriteFile(absl::StrCat(day, "/README"), "x");
-  // Junk beside the day folders: files and folders whose names are not days.
-  WriteFile(absl::StrCat(remote_dir_, "/README"), "x");
-  WriteFile(absl::StrCat(remote_dir_, "/.lock"), "");
-  std::filesystem::create_directories(absl::StrCat(remote_dir_, "/2026-02-30"));
-  std::filesystem::create_directories(absl::StrCat(remote_dir_, "/2026-1-01"));
-  std::filesystem::create_directories(absl::StrCat(remote_dir_, "/notaday"));
-  WriteFile(absl::StrCat(remote_dir_, "/notaday/", good_name), "/srv/a/x");
-  // A day folder holding only junk.
-  const std::string junk_day = absl::StrCat(remote_dir_, "/2026-11-02");
-  std::filesystem::create_directories(junk_day);
-  WriteFile(absl::StrCat(junk_day, "/junk"), "x");
-
+// A file (not a folder) named like a day of the old format, e.g. `2026-11-04` left by an
+// administrator's tool, is junk like any other name: no migration, no notice, left where it is.
+TEST_F(IndexTest, AFileNamedLikeAnOldDayFolderIsIgnored) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  WriteFile(dir_ + "/2026-11-04", "not a folder");
+  const int opens = fake_.Calls(Op::kOpen);
   std::unique_ptr<Index> index = MustOpen(/*create=*/true);
   ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->size(), 1u);
-  const std::vector<IndexKey> keys = index->Keys();
-  ASSERT_EQ(keys.size(), 1u);
-  EXPECT_EQ(keys[0].day, absl::CivilDay(2026, 11, 1));
-  EXPECT_EQ(keys[0].name, good_name);
-  // Junk is left alone, not deleted.
-  EXPECT_TRUE(Exists(absl::StrCat(remote_dir_, "/README")));
-  EXPECT_TRUE(Exists(absl::StrCat(day, "/README")));
-  EXPECT_TRUE(Exists(absl::StrCat(junk_day, "/junk")));
-  EXPECT_TRUE(Exists(absl::StrCat(remote_dir_, "/notaday/", good_name)));
+  EXPECT_THAT(index->records(), ElementsAre(a));
+  EXPECT_THAT(index->notices(), IsEmpty()) << "nothing migrated";
+  EXPECT_EQ(fake_.Calls(Op::kOpen) - opens, 1) << "only the index folder itself is opened";
+  // A flush with nothing to migrate leaves it alone.
+  index->Put(Record("b.xva", 2, kDay3));
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(ReadFile(dir_ + "/2026-11-04"), "not a folder");
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx", "2026-11-04"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged day files: the day's records are left out (the walk re-indexes what is still locked, and
+// nothing is lifted from them), a notice says so, and the file is kept aside.
+
+struct Damage {
+  const char* name;
+  std::string (*apply)(std::string text);
+  const char* why;  // in the notice
+};
+
+const Damage kDamages[] = {
+    {"Truncated", [](std::string text) { return text.substr(0, text.size() / 2); }, "truncated"},
+    {"FlippedByte",
+     [](std::string text) {
+       const size_t at = text.find("a.xva");
+       text[at] ^= 0x01;  // a.xva -> `.xva: the checksum no longer matches
+       return text;
+     },
+     "bad checksum"},
+    {"AnotherVersion",
+     [](std::string text) {
+       // Version 4, with a valid checksum: a newer program's file.
+       std::string body = absl::StrReplaceAll(text.substr(0, text.rfind("end\t")),
+                                              {{"xo-immutable-index 3 ", "xo-immutable-index 4 "}});
+       return body + EndLine(body);
+     },
+     "version 4 (this program reads 3)"},
+    {"RecordsOfAnotherDay",
+     [](std::string text) {
+       // The header says 2026-11-02: a file renamed to another day.
+       std::string body = absl::StrReplaceAll(text.substr(0, text.rfind("end\t")),
+                                              {{" 2026-11-01 ", " 2026-11-02 "}});
+       return body + EndLine(body);
+     },
+     "header does not match"},
+    {"Empty", [](std::string) { return std::string(); }, "truncated"},
+};
+
+class DamagedDayFileTest : public IndexTest, public ::testing::WithParamInterface<Damage> {
+ protected:
+  void SetUp() override {
+    IndexTest::SetUp();
+    Seed({a_, b_, c_});
+    const std::string day1 = DayFile(kDay1);
+    damaged_ = GetParam().apply(ReadFile(day1));
+    WriteFile(day1, damaged_);
+  }
+
+  const IndexRecord a_ = Record("xo-vm-backups/vm/a.xva", 1, kDay1);
+  const IndexRecord b_ = Record("xo-vm-backups/vm/b.vhd", 2, kDay1, /*tree=*/true);
+  const IndexRecord c_ = Record("xo-vm-backups/vm/c.xva", 3, kDay3);
+  std::string damaged_;
+};
+
+TEST_P(DamagedDayFileTest, IsLeftOutNamedAndKeptAside) {
+  const std::string day1 = DayFile(kDay1);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), ElementsAre(c_));  // the other day is intact
+  EXPECT_EQ(index->Find(a_.identity()), nullptr);
+  ASSERT_EQ(index->notices().size(), 1u);
+  const Warning& notice = index->notices()[0];
+  EXPECT_EQ(notice.kind, WarningKind::kIndexEntryUnreadable);
+  EXPECT_THAT(notice.message, AllOf(HasSubstr(day1), HasSubstr(GetParam().why),
+                                    HasSubstr("kept as 2026-11-01.idx.damaged")));
+  EXPECT_FALSE(Exists(day1));
+  EXPECT_EQ(ReadFile(day1 + ".damaged"), damaged_);
+
+  // Nothing lost from the new file the day gets, and the damaged one stays as it was.
+  index->Put(Record("xo-vm-backups/vm/d.xva", 4, kDay1));
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(ReadFile(day1 + ".damaged"), damaged_);
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/true);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_THAT(reopened->notices(), IsEmpty());  // told once
+  EXPECT_THAT(reopened->records(),
+              UnorderedElementsAre(c_, Record("xo-vm-backups/vm/d.xva", 4, kDay1)));
+}
+
+TEST_P(DamagedDayFileTest, WithoutCreateIsLeftOutButNothingIsWrittenOrRenamed) {
+  const std::string day1 = DayFile(kDay1);
+  const int writes = fake_.Calls(Op::kWrite), unlinks = fake_.Calls(Op::kUnlink);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), ElementsAre(c_));
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexEntryUnreadable);
+  EXPECT_THAT(index->notices()[0].message,
+              AllOf(HasSubstr(day1), HasSubstr(GetParam().why), Not(HasSubstr("kept as"))));
+  EXPECT_EQ(ReadFile(day1), damaged_);
+  EXPECT_FALSE(Exists(day1 + ".damaged"));
+  EXPECT_EQ(fake_.Calls(Op::kWrite), writes);
+  EXPECT_EQ(fake_.Calls(Op::kUnlink), unlinks);  // renames count as kUnlink
+}
+
+INSTANTIATE_TEST_SUITE_P(Damages, DamagedDayFileTest, ::testing::ValuesIn(kDamages),
+                         [](const ::testing::TestParamInfo<Damage>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// A day file that cannot be read now (an I/O error, a permission) is not damaged: the day must not
+// be rewritten from what little this run knows of it, so the index does not open (the remote is
+// not worked on this run) and the file stays as it is for the next run.
+// A day file that cannot be read now (an I/O error) is left out of the run, like a damaged one,
+// but neither set aside nor ever rewritten from what little the run knows of it: a record that
+// falls on that day is not written (Flush says so), and once the file reads again nothing was lost.
+TEST_F(IndexTest, ADayFileThatCannotBeReadIsLeftOutAndNeverRewritten) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  const IndexRecord c = Record("c.xva", 3, kDay3);
+  Seed({a, c});
+  const std::string before = ReadFile(DayFile(kDay1));
+  for (const int err : {EIO, EACCES, ENOMEM}) {
+    SCOPED_TRACE(err);
+    fake_.Fail(Op::kRead, "2026-11-01.idx", err);
+    auto index = Index::Open(fake_, dir_, kRoot, /*create=*/true);
+    ASSERT_TRUE(index.ok()) << index.status();
+    EXPECT_THAT((*index)->records(), UnorderedElementsAre(c));
+    ASSERT_EQ((*index)->notices().size(), 1u);
+    EXPECT_EQ((*index)->notices()[0].kind, WarningKind::kIndexEntryUnreadable);
+    EXPECT_THAT((*index)->notices()[0].message, HasSubstr(DayFile(kDay1)));
+    // A new record of that day cannot be written without losing the others: it is not.
+    (*index)->Put(Record("b.xva", 2, kDay1));
+    const absl::Status flushed = (*index)->Flush();
+    EXPECT_FALSE(flushed.ok());
+    EXPECT_THAT(std::string(flushed.message()), HasSubstr(DayFile(kDay1)));
+    EXPECT_EQ(ReadFile(DayFile(kDay1)), before);
+    EXPECT_FALSE(Exists(DayFile(kDay1) + ".damaged"));
+  }
+  // Once it reads again, nothing was lost.
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), UnorderedElementsAre(a, c));
+  EXPECT_THAT(index->notices(), IsEmpty());
+}
+
+// A file too large to be a day file (EFBIG), or not a regular file (EINVAL), is damaged: left
+// out, reported, kept aside.
+TEST_F(IndexTest, ADayFileTooLargeOrOfAnotherTypeIsLeftOutAndKeptAside) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  const IndexRecord c = Record("c.xva", 3, kDay3);
+  for (const int err : {EFBIG, EINVAL}) {
+    SCOPED_TRACE(err);
+    std::filesystem::remove_all(dir_);
+    Seed({a, c});
+    const std::string before = ReadFile(DayFile(kDay1));
+    fake_.Fail(Op::kRead, "2026-11-01.idx", err);
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    EXPECT_THAT(index->records(), ElementsAre(c));
+    ASSERT_EQ(index->notices().size(), 1u);
+    EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexEntryUnreadable);
+    EXPECT_THAT(index->notices()[0].message,
+                AllOf(HasSubstr(DayFile(kDay1)), HasSubstr("kept as 2026-11-01.idx.damaged")));
+    EXPECT_FALSE(Exists(DayFile(kDay1)));
+    EXPECT_EQ(ReadFile(DayFile(kDay1) + ".damaged"), before);
+  }
+  // A folder named like a day file: the same, moved aside whole.
+  std::filesystem::remove_all(dir_);
+  Seed({c});
+  std::filesystem::create_directories(DayFile(kDay1));
+  WriteFile(DayFile(kDay1) + "/inside", "x");
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), ElementsAre(c));
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_THAT(index->notices()[0].message, HasSubstr("kept as 2026-11-01.idx.damaged"));
+  EXPECT_EQ(ReadFile(DayFile(kDay1) + ".damaged/inside"), "x");
+  EXPECT_FALSE(Exists(DayFile(kDay1)));
+}
+
+TEST_F(IndexTest, ADamagedDayFileIsKeptBesideTheOnesKeptAsideBefore) {
+  Seed({Record("a.xva", 1, kDay1)});
+  const std::string day1 = DayFile(kDay1);
+  WriteFile(day1 + ".damaged", "the first");
+  WriteFile(day1, "the second");
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    ASSERT_EQ(index->notices().size(), 1u);
+    EXPECT_THAT(index->notices()[0].message, HasSubstr("kept as 2026-11-01.idx.damaged.2"));
+  }
+  WriteFile(day1, "the third");
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    ASSERT_EQ(index->notices().size(), 1u);
+    EXPECT_THAT(index->notices()[0].message, HasSubstr("kept as 2026-11-01.idx.damaged.3"));
+  }
+  EXPECT_EQ(ReadFile(day1 + ".damaged"), "the first");
+  EXPECT_EQ(ReadFile(day1 + ".damaged.2"), "the second");
+  EXPECT_EQ(ReadFile(day1 + ".damaged.3"), "the third");
+  EXPECT_FALSE(Exists(day1));
+  // A gap is filled: the first free name.
+  std::filesystem::remove(day1 + ".damaged.2");
+  WriteFile(day1, "the fourth");
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(ReadFile(day1 + ".damaged.2"), "the fourth");
+  EXPECT_EQ(ReadFile(day1 + ".damaged.3"), "the third");
+}
+
+TEST_F(IndexTest, ADamagedDayFileThatCannotBeRenamedIsStillLeftOut) {
+  Seed({Record("a.xva", 1, kDay1)});
+  WriteFile(DayFile(kDay1), "garbage");
+  fake_.Fail(Op::kUnlink, "2026-11-01.idx", EIO);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), IsEmpty());
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_THAT(index->notices()[0].message, Not(HasSubstr("kept as")));
+  EXPECT_EQ(ReadFile(DayFile(kDay1)), "garbage");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flush failures: the old day file stays as it was, and the next Flush tries again.
+
+TEST_F(IndexTest, NoSpaceForADayFileFailsTheFlushAndLeavesTheOldFile) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  const std::string before = ReadFile(DayFile(kDay1));
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const IndexRecord b = Record("b.xva", 2, kDay1);
+  index->Put(b);
+  fake_.Fail(Op::kWrite, "2026-11-01.idx", ENOSPC);
+  const int syncs = fake_.Calls(Op::kSync);
+  const absl::Status flushed = index->Flush();
+  EXPECT_EQ(ErrnoOf(flushed), ENOSPC) << flushed;
+  EXPECT_THAT(std::string(flushed.message()), HasSubstr(DayFile(kDay1)));
+  EXPECT_EQ(fake_.Calls(Op::kSync), syncs);
+  EXPECT_EQ(ReadFile(DayFile(kDay1)), before);
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx"));
+  // The records stay in memory, and the day is still to be written.
+  EXPECT_NE(index->Find(b.identity()), nullptr);
+  ASSERT_TRUE(index->Flush().ok());
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/false);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_THAT(reopened->records(), UnorderedElementsAre(a, b));
+}
+
+TEST_F(IndexTest, ASyncfsFailureFailsTheFlushAndTheNextFlushWritesAgain) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  index->Put(a);
+  fake_.Fail(Op::kSync, dir_, EIO);
+  const absl::Status flushed = index->Flush();
+  EXPECT_EQ(ErrnoOf(flushed), EIO) << flushed;
+  // Not known durable: written again next time.
+  const int writes = fake_.Calls(Op::kWrite);
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(fake_.Calls(Op::kWrite) - writes, 1);
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/false);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_THAT(reopened->records(), ElementsAre(a));
+}
+
+TEST_F(IndexTest, AnEmptiedDayFileThatCannotBeRemovedFailsTheFlush) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  index->Remove(a.identity());
+  fake_.Fail(Op::kUnlink, "2026-11-01.idx", EIO);
+  EXPECT_EQ(ErrnoOf(index->Flush()), EIO);
+  EXPECT_TRUE(Exists(DayFile(kDay1)));
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_FALSE(Exists(DayFile(kDay1)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration of the previous format: <dir>/<YYYY-MM-DD>/<sha256 of the absolute path>.
+
+class MigrationTest : public IndexTest {
+ protected:
+  void SetUp() override {
+    IndexTest::SetUp();
+    std::filesystem::create_directories(dir_);
+    file_ = IndexEntry{absl::StrCat(kRoot, "/xo-vm-backups/vm/a.xva"), true, 0x803, 101,
+                       kDay1 - absl::Hours(1) + absl::Nanoseconds(5),  false};
+    tree_ = IndexEntry{absl::StrCat(kRoot, "/xo-vm-backups/vm/vdis/j/v/data/b.vhd"),
+                       true,
+                       0x803,
+                       102,
+                       kDay3 + absl::Nanoseconds(9),
+                       true};
+    OldEntry("2026-11-01", file_);
+    OldEntry("2026-11-03", tree_);
+    // Left to the walk: outside the remote, XO's v1 (a path, no identity), undecodable, the root
+    // itself, and a remote whose name only starts like this one's.
+    OldEntry("2026-11-01", IndexEntry{"/srv/other/xo-vm-backups/vm/c.xva", true, 1, 103, kDay1});
+    const std::string v1 = absl::StrCat(kRoot, "/xo-vm-backups/vm/d.xva");
+    OldRaw("2026-11-01", v1, v1);
+    OldRaw("2026-11-03", "/not an entry", "garbage\n");
+    OldEntry("2026-11-03", IndexEntry{kRoot, true, 1, 104, kDay3, true});
+    OldEntry("2026-11-03",
+             IndexEntry{absl::StrCat(kRoot, "-b/xo-vm-backups/vm/e.xva"), true, 1, 105, kDay3});
+  }
+
+  void OldEntry(const std::string& day, const IndexEntry& entry) {
+    OldRaw(day, entry.path, EncodeIndexEntry(entry));
+  }
+
+  void OldRaw(const std::string& day, const std::string& path, const std::string& content) {
+    std::filesystem::create_directories(dir_ + "/" + day);
+    WriteFile(absl::StrCat(dir_, "/", day, "/", IndexEntryName(path)), content);
+  }
+
+  // What the migration makes of an old entry: expiry counts from the birth, as it did.
+  static IndexRecord Migrated(const IndexEntry& e, const std::string& relative) {
+    IndexRecord r;
+    r.path = relative;
+    r.dev = e.dev;
+    r.ino = e.ino;
+    r.birth = e.birth;
+    r.tree = e.tree;
+    r.reference = e.birth;
+    return r;
+  }
+
+  IndexRecord MigratedFile() const { return Migrated(file_, "xo-vm-backups/vm/a.xva"); }
+  IndexRecord MigratedTree() const {
+    return Migrated(tree_, "xo-vm-backups/vm/vdis/j/v/data/b.vhd");
+  }
+
+  IndexEntry file_, tree_;
+};
+
+TEST_F(MigrationTest, LoadsEntriesWithIdentityUnderTheRootAndCountsTheRest) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), UnorderedElementsAre(MigratedFile(), MigratedTree()));
+  EXPECT_EQ(index->Find(Identity{101, absl::ToUnixNanos(file_.birth)})->path,
+            "xo-vm-backups/vm/a.xva");
+  EXPECT_EQ(index->Find(Identity{102, absl::ToUnixNanos(tree_.birth)})->locked_at,
+            absl::InfinitePast());
+  EXPECT_EQ(index->protected_count(), 2u);
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexNotice);
+  EXPECT_THAT(index->notices()[0].message,
+              AllOf(HasSubstr(dir_), HasSubstr("2 entries of the old format"),
+                    HasSubstr("5 without identity or outside the remote")));
+  // The old folders stay until the new day files are durable.
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01", "2026-11-03"));
+  EXPECT_EQ(fake_.Calls(Op::kUnlink), 0);
+  EXPECT_EQ(fake_.Calls(Op::kWrite), 0);
+
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/true);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_THAT(reopened->notices(), IsEmpty());
+  // The day files keep references to the second.
+  IndexRecord file = MigratedFile(), tree = MigratedTree();
+  file.reference = absl::FromUnixSeconds(absl::ToUnixSeconds(file.reference));
+  tree.reference = absl::FromUnixSeconds(absl::ToUnixSeconds(tree.reference));
+  EXPECT_THAT(reopened->records(), UnorderedElementsAre(file, tree));
+}
+
+TEST_F(MigrationTest, TheOldFoldersStayWhenTheFlushFails) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  fake_.Fail(Op::kWrite, "2026-11-03.idx", ENOSPC);
+  EXPECT_EQ(ErrnoOf(index->Flush()), ENOSPC);
+  EXPECT_TRUE(Exists(dir_ + "/2026-11-01"));
+  EXPECT_TRUE(Exists(dir_ + "/2026-11-03/" + IndexEntryName(tree_.path)));
+  fake_.Fail(Op::kSync, dir_, EIO);
+  EXPECT_EQ(ErrnoOf(index->Flush()), EIO);
+  EXPECT_TRUE(Exists(dir_ + "/2026-11-01/" + IndexEntryName(file_.path)));
+  EXPECT_TRUE(Exists(dir_ + "/2026-11-03/" + IndexEntryName(tree_.path)));
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+}
+
+TEST_F(MigrationTest, AKilledRunBeforeTheFlushMigratesAgain) {
+  ASSERT_NE(MustOpen(/*create=*/true), nullptr);  // never flushed
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), UnorderedElementsAre(MigratedFile(), MigratedTree()));
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexNotice);
+}
+
+TEST_F(MigrationTest, WithoutCreateLoadsButNeitherWritesNorRemoves) {
+  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->records(), UnorderedElementsAre(MigratedFile(), MigratedTree()));
+  ASSERT_EQ(index->notices().size(), 1u);
+  EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexNotice);
+  EXPECT_EQ(index->Flush().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01", "2026-11-03"));
+  EXPECT_EQ(fake_.Calls(Op::kWrite) + fake_.Calls(Op::kUnlink) + fake_.Calls(Op::kMakeDir), 0);
+}
+
+TEST_F(MigrationTest, AnEntryAlreadyInADayFileIsNotMigratedTwice) {
+  // A run killed after its Flush and before the old folders went.
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    IndexRecord newer = MigratedFile();
+    newer.reference = kDay3;  // changed since: the day file's record wins
+    index->Put(newer);
+    fake_.Fail(Op::kUnlink, IndexEntryName(file_.path), EIO, /*times=*/1000);  // it stays
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  ASSERT_TRUE(Exists(dir_ + "/2026-11-01/" + IndexEntryName(file_.path)));
+  FakeFileSystem fresh;
+  auto index = Index::Open(fresh, dir_, kRoot, /*create=*/true);
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_EQ((*index)->records().size(), 2u);
+  EXPECT_EQ((*index)->Find(MigratedFile().identity())->reference, kDay3);
+}
+
+// An old entry whose path below the root is no remote path (`..`, `.`, an empty component) is
+// dropped like one outside the remote: the day file it would spoil (the format refuses such a
+// path) keeps every other record of its day.
+TEST_F(MigrationTest, AnEntryWhosePathIsNoRemotePathIsDroppedAndItsDayKept) {
+  const std::vector<std::string> bad = {
+      "/xo-vm-backups/../../etc/passwd", "/xo-vm-backups/..", "/xo-vm-backups/./x.xva",
+      "/xo-vm-backups//x.xva",           "/xo-vm-backups/",   "//xo-vm-backups/x.xva",
+  };
+  uint64_t ino = 200;
+  for (const std::string& path : bad) {
+    OldEntry("2026-11-01", IndexEntry{absl::StrCat(kRoot, path), true, 1, ++ino, kDay1});
+  }
+  {
+    std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+    ASSERT_NE(index, nullptr);
+    EXPECT_THAT(index->records(), UnorderedElementsAre(MigratedFile(), MigratedTree()));
+    ASSERT_EQ(index->notices().size(), 1u);
+    EXPECT_THAT(index->notices()[0].message,
+                AllOf(HasSubstr("2 entries of the old format"),
+                      HasSubstr(absl::StrCat(5 + bad.size(), " without identity or outside"))));
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(index->notices(), IsEmpty()) << "the day file is sound";
+  ASSERT_NE(index->Find(MigratedFile().identity()), nullptr);
+  EXPECT_EQ(index->Find(MigratedFile().identity())->path, "xo-vm-backups/vm/a.xva");
+  EXPECT_NE(index->Find(MigratedTree().identity()), nullptr);
+  EXPECT_EQ(index->records().size(), 2u);
+  EXPECT_FALSE(Exists(DayFile(kDay1) + ".damaged"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cost.
+
+// Loading a day file of 100 bytes allocates about 100 bytes, not its 1 GiB limit (index.cc
+// kMaxDayFileSize): a remote with a year of day files opens its index at once. Measured in a child
+// process, whose peak resident size is its own (a buffer of the limit, zero-filled, is 1 GiB).
+TEST_F(IndexTest, LoadingATinyDayFileAllocatesByItsSizeNotItsLimit) {
+  Seed({Record("a.xva", 1, kDay1)});
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto index = Index::Open(RealFileSystem(), dir_, kRoot, /*create=*/false);
+    _exit(index.ok() && (*index)->records().size() == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  struct rusage usage;
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
+  const long peak_mib = usage.ru_maxrss / 1024;  // KiB on Linux
+  EXPECT_LT(peak_mib, 64);
 }
 
 }  // namespace

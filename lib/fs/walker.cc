@@ -181,10 +181,8 @@ class Walker {
   WorkStack stack_;
 };
 
-absl::Status WalkTreeAt(
-    FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev, int depth,
-    const std::function<bool(const Member&)>& fn,
-    const std::function<void(const std::string&, const absl::Status&)>& on_error, bool* stopped) {
+absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
+                        int depth, const TreeVisit& visit, bool* stopped) {
   if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
   std::vector<std::string> names;
   XOI_RETURN_IF_ERROR(fs.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char) {
@@ -196,23 +194,23 @@ absl::Status WalkTreeAt(
     const std::string member_path = Join(path, name);
     auto st = fs.StatAt(dir_fd, name.c_str(), member_path);
     if (!st.ok()) {
-      if (ErrnoOf(st.status()) != ENOENT) on_error(member_path, st.status());
+      if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
       continue;
     }
-    if (st->is_dir() && st->dev == dev) {
+    Member member{dir_fd, name.c_str(), member_path, *st};
+    if (st->is_dir() && st->dev == dev && (!visit.enter || visit.enter(member))) {
       auto sub = fs.OpenAt(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY, member_path);
       if (!sub.ok()) {
-        if (ErrnoOf(sub.status()) != ENOENT) on_error(member_path, sub.status());
+        if (ErrnoOf(sub.status()) != ENOENT) visit.error(member_path, sub.status());
         continue;
       }
       auto again = fs.StatFd(sub->get(), member_path);
       if (!again.ok() || !again->SameIdentity(*st)) continue;  // swapped since the statx
-      absl::Status walked =
-          WalkTreeAt(fs, sub->get(), member_path, dev, depth + 1, fn, on_error, stopped);
-      if (!walked.ok()) on_error(member_path, walked);
+      absl::Status walked = WalkTreeAt(fs, sub->get(), member_path, dev, depth + 1, visit, stopped);
+      if (!walked.ok()) visit.error(member_path, walked);
     }
     if (*stopped) return absl::OkStatus();
-    if (!fn(Member{dir_fd, name.c_str(), member_path, *st})) *stopped = true;
+    if (!visit.member(member)) *stopped = true;
   }
   return absl::OkStatus();
 }
@@ -229,12 +227,10 @@ WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, Walk
   return walker.Run(jobs < 1 ? 1 : jobs);
 }
 
-absl::Status WalkTree(
-    FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
-    const std::function<bool(const Member&)>& fn,
-    const std::function<void(const std::string&, const absl::Status&)>& on_error) {
+absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
+                      const TreeVisit& visit) {
   bool stopped = false;
-  return WalkTreeAt(fs, dir_fd, path, dev, 0, fn, on_error, &stopped);
+  return WalkTreeAt(fs, dir_fd, path, dev, 0, visit, &stopped);
 }
 
 }  // namespace xoi

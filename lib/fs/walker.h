@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "lib/core/facts.h"
 #include "lib/core/glob_set.h"
 #include "lib/fs/file_system.h"
@@ -43,13 +44,22 @@ struct Member {
   const FileStat& stat;
 };
 
+// What WalkTree does with the members it finds.
+struct TreeVisit {
+  // Called for every member, children before the folder holding them; returns false to stop.
+  std::function<bool(const Member&)> member;
+  // Errors on single members (not ENOENT: vanished members are skipped); the walk goes on.
+  std::function<void(const std::string& path, const absl::Status& status)> error;
+  // Asked before a member folder (on the tree's filesystem) is entered; false: its members are not
+  // visited, and `member` is still called for it. Null: every folder is entered.
+  std::function<bool(const Member&)> enter;
+};
+
 // Visits every member below the open directory `dir_fd` (whose remote-relative path is `path`),
-// children before the directory that holds them, never following a symlink or leaving `dev`.
-// `fn` returns false to stop the walk. Errors on single members go to `on_error` and the walk goes
-// on; vanished members are skipped. Returns an error only for `dir_fd` itself.
+// never following a symlink or entering a folder of another filesystem than `dev`. Returns an
+// error only for `dir_fd` itself.
 absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
-                      const std::function<bool(const Member&)>& fn,
-                      const std::function<void(const std::string&, const absl::Status&)>& on_error);
+                      const TreeVisit& visit);
 
 }  // namespace xoi
 

@@ -1,15 +1,22 @@
 #include "lib/fuzz/fuzz_targets.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "lib/core/backup_status.h"
 #include "lib/core/config.h"
 #include "lib/core/duration.h"
+#include "lib/core/expiry.h"
 #include "lib/core/glob_set.h"
+#include "lib/core/guards.h"
 #include "lib/core/index_entry.h"
+#include "lib/core/index_record.h"
+#include "lib/core/rules.h"
+#include "lib/core/xo_layout.h"
 
 namespace xoi::fuzz {
 namespace {
@@ -73,6 +80,50 @@ void IndexEntryDecoder(const uint8_t* data, size_t size) {
   if (entry->has_identity) {
     Check(again->ino == entry->ino && again->dev == entry->dev && again->birth == entry->birth);
   }
+}
+
+void MarkerParser(const uint8_t* data, size_t size) {
+  const MarkerFields fields = ParseMarker(View(data, size));
+  // What the program writes must read back as written.
+  const absl::Time since = fields.since.value_or(absl::UnixEpoch());
+  const MarkerFields again =
+      ParseMarker(MarkerContent(absl::FromUnixMillis(absl::ToUnixMillis(since)),
+                                absl::Milliseconds(fields.duration_ms.value_or(0) & 0xffffffffff)));
+  Check(again.immutable && again.since.has_value() && again.duration_ms.has_value());
+}
+
+void AliasParser(const uint8_t* data, size_t size) {
+  const std::optional<std::string> target = AliasTarget(View(data, size));
+  if (target) Check(!target->empty() && target->find('\0') == std::string::npos);
+  Check(!IsAliasName(".") && !IsAliasName(".x.alias.vhd"));
+}
+
+void RunMetadataParser(const uint8_t* data, size_t size) {
+  BackupRun run;
+  ReadRunKind(std::string(View(data, size)), &run);
+  Check(run.kind != BackupRun::Kind::kUnknown || !run.metadata_note.empty());
+}
+
+void ClockRecordDecoder(const uint8_t* data, size_t size) {
+  const std::optional<ClockRecord> record = DecodeClockRecord(View(data, size));
+  if (!record) return;
+  const std::optional<ClockRecord> again = DecodeClockRecord(EncodeClockRecord(*record));
+  Check(again.has_value() && again->last.wall == record->last.wall &&
+        again->highest_wall == record->highest_wall && again->boot_wall == record->boot_wall);
+  ClockReading now = record->last;
+  now.wall += absl::Hours(1);
+  (void)JudgeClock(record, now, absl::Hours(24));
+}
+
+// The first 10 bytes name the day ("YYYY-MM-DD"), the rest is the day file.
+void DayFileDecoder(const uint8_t* data, size_t size) {
+  if (size < 10) return;
+  const std::optional<absl::CivilDay> day = ParseDay(View(data, 10));
+  if (!day) return;
+  auto records = DecodeDayFile(*day, View(data + 10, size - 10));
+  if (!records.ok()) return;
+  auto again = DecodeDayFile(*day, EncodeDayFile(*day, *records));
+  Check(again.ok() && again->size() == records->size());
 }
 
 }  // namespace xoi::fuzz

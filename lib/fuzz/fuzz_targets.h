@@ -14,6 +14,13 @@ void ConfigParser(const uint8_t* data, size_t size);
 void DurationParser(const uint8_t* data, size_t size);
 void GlobCompiler(const uint8_t* data, size_t size);
 void IndexEntryDecoder(const uint8_t* data, size_t size);
+// What a writer on the remote controls: immutability.json, alias files, run metadata (status).
+void MarkerParser(const uint8_t* data, size_t size);
+void AliasParser(const uint8_t* data, size_t size);
+void RunMetadataParser(const uint8_t* data, size_t size);
+// The program's own state, which a damaged disk can garble: the clock record, index day files.
+void ClockRecordDecoder(const uint8_t* data, size_t size);
+void DayFileDecoder(const uint8_t* data, size_t size);
 
 }  // namespace xoi::fuzz
 

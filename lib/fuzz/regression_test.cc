@@ -30,6 +30,17 @@ TEST(FuzzRegressionTest, GlobCompiler) { EXPECT_GE(ReplayCorpus("glob", GlobComp
 TEST(FuzzRegressionTest, IndexEntryDecoder) {
   EXPECT_GE(ReplayCorpus("index_entry", IndexEntryDecoder), 3u);
 }
+TEST(FuzzRegressionTest, MarkerParser) { EXPECT_GE(ReplayCorpus("marker", MarkerParser), 3u); }
+TEST(FuzzRegressionTest, AliasParser) { EXPECT_GE(ReplayCorpus("alias", AliasParser), 3u); }
+TEST(FuzzRegressionTest, RunMetadataParser) {
+  EXPECT_GE(ReplayCorpus("run_metadata", RunMetadataParser), 3u);
+}
+TEST(FuzzRegressionTest, ClockRecordDecoder) {
+  EXPECT_GE(ReplayCorpus("clock_record", ClockRecordDecoder), 2u);
+}
+TEST(FuzzRegressionTest, DayFileDecoder) {
+  EXPECT_GE(ReplayCorpus("day_file", DayFileDecoder), 1u);
+}
 
 }  // namespace
 }  // namespace xoi::fuzz

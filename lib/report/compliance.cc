@@ -24,6 +24,10 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
   CheckResult index{"index-agrees", "the index agrees with the flags", {}};
   CheckResult marker{
       "immutability-json", "immutability.json and XO's files at the root are as they must be", {}};
+  CheckResult refused{"nothing-refused",
+                      "no backup is refused or left partly unlocked (symlinks, FIFOs, hard links "
+                      "where a backup is expected)",
+                      {}};
   for (const ActionRecord& a : report.actions) {
     if (IsRemoteFile(a.path)) {
       const bool marker_action = a.kind == ActionKind::kWriteMarker ||
@@ -35,8 +39,9 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
     switch (a.kind) {
       case ActionKind::kProtect:
       case ActionKind::kReprotect:
-        // Waiting for a writer means not finished: not a failure of this check.
-        if (Outstanding(a) && !(a.executed && a.outcome == Outcome::kWaiting)) {
+        // Waiting for a writer means not finished: not a failure of this check, until the item
+        // has been finished for longer than orphanGrace and still cannot be locked.
+        if (Outstanding(a) && (a.overdue || !(a.executed && a.outcome == Outcome::kWaiting))) {
           locked.offenders.push_back(a.path);
         }
         if (a.kind == ActionKind::kReprotect && Outstanding(a)) index.offenders.push_back(a.path);
@@ -44,6 +49,9 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
       case ActionKind::kIndex:
       case ActionKind::kUnindex:
         if (Outstanding(a)) index.offenders.push_back(a.path);
+        break;
+      case ActionKind::kRefuse:
+        refused.offenders.push_back(a.path);
         break;
       default:
         break;
@@ -56,9 +64,10 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
   }
   for (const Warning& w : report.warnings) {
     if (IsIndexDisagreement(w.kind)) index.offenders.push_back(w.path);
+    if (w.kind == WarningKind::kMemberNotLockable) refused.offenders.push_back(w.path);
   }
   std::vector<CheckResult> checks = {std::move(locked), std::move(lifted), std::move(index),
-                                     std::move(marker)};
+                                     std::move(marker), std::move(refused)};
   for (CheckResult& c : checks) std::sort(c.offenders.begin(), c.offenders.end());
   return checks;
 }

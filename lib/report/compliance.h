@@ -2,7 +2,9 @@
 //   - every finished backup is immutable,
 //   - no expired backup is still locked more than a day after it expired,
 //   - the index agrees with the flags,
-//   - immutability.json (and XO's files at the root) are as they must be.
+//   - immutability.json (and XO's files at the root) are as they must be,
+//   - nothing is refused or left partly unlocked (a FIFO, symlink or hard link where a backup or
+//     a member of one is expected: tampering, or a backup nobody can lock).
 // `verify` computes them from a dry run; `run` from what it did. One result feeds the text, JSON
 // and JUnit reports.
 #ifndef XOI_LIB_REPORT_COMPLIANCE_H_
@@ -23,7 +25,7 @@ struct CheckResult {
   bool passed() const { return offenders.empty(); }
 };
 
-// The four checks for one usable remote (state kDone), at `now`.
+// The five checks for one usable remote (state kDone), at `now`.
 std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time now);
 
 }  // namespace xoi

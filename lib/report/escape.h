@@ -1,5 +1,6 @@
 // Text that came from the remote (file names, and reasons and messages that quote them), made
-// safe to print: a newline in a file name must not forge a log line or a report line.
+// safe to print on one line: a newline in a file name must not forge a log line or a report line,
+// and a journal priority prefix ("<3>") can then only start a line the program wrote itself.
 #ifndef XOI_LIB_REPORT_ESCAPE_H_
 #define XOI_LIB_REPORT_ESCAPE_H_
 
@@ -9,9 +10,13 @@
 
 namespace xoi {
 
-// A path for a line of text: control characters and bytes that are not printable ASCII are
-// C-escaped.
-std::string PrintablePath(absl::string_view path);
+// `text` with control characters C-escaped ("\n", "\t", "\r", "\x1b"), bytes that are not
+// printable ASCII written "\xNN", and the backslash doubled, so that the escaping is unambiguous.
+// Everything else, quotes included, is kept.
+std::string Printable(absl::string_view text);
+
+// Printable(), for a path.
+inline std::string PrintablePath(absl::string_view path) { return Printable(path); }
 
 }  // namespace xoi
 

@@ -60,15 +60,15 @@ std::string FormatJunit(const RunReport& report, absl::string_view command) {
       suite_tests = suite_errors = 1;
       absl::StrAppend(&cases, "    <testcase classname=\"", classname,
                       "\" name=\"remote can be protected\" time=\"", Seconds(r.elapsed),
-                      "\">\n      <error message=\"", Xml(r.unusable_reason),
-                      "\" type=\"Unusable\">", Xml(r.unusable_reason),
+                      "\">\n      <error message=\"", Xml(Printable(r.unusable_reason)),
+                      "\" type=\"Unusable\">", Xml(Printable(r.unusable_reason)),
                       "</error>\n    </testcase>\n");
     } else if (r.state == RemoteState::kLocked) {
       suite_tests = suite_skipped = 1;
       absl::StrAppend(
           &cases, "    <testcase classname=\"", classname,
           "\" name=\"remote can be protected\" time=\"0.000\">\n      <skipped message=\"",
-          Xml(r.unusable_reason), "\"/>\n    </testcase>\n");
+          Xml(Printable(r.unusable_reason)), "\"/>\n    </testcase>\n");
     } else {
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         ++suite_tests;
@@ -97,8 +97,8 @@ std::string FormatJunit(const RunReport& report, absl::string_view command) {
         ++suite_errors;
         std::string listed;
         for (size_t i = 0; i < r.errors.size() && i < kJunitMaxListed; ++i) {
-          absl::StrAppend(&listed, PrintablePath(r.errors[i].path), ": ", r.errors[i].message,
-                          "\n");
+          absl::StrAppend(&listed, PrintablePath(r.errors[i].path), ": ",
+                          Printable(r.errors[i].message), "\n");
         }
         absl::StrAppend(
             &cases, "    <testcase classname=\"", classname,

@@ -14,22 +14,22 @@ std::vector<LogLine> LogLines(const RemoteReport& r, bool dry_run) {
     lines.push_back(LogLine{
         done ? Priority::kInfo
              : (a.outcome == Outcome::kFailed ? Priority::kErr : Priority::kWarning),
-        absl::StrCat(r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path),
-                     a.tree ? "/" : "", ": ",
-                     done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail))});
+        absl::StrCat(
+            r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
+            Printable(done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)))});
   }
   for (const Problem& p : r.errors) {
-    lines.push_back(LogLine{
-        Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path), ": ", p.message)});
+    lines.push_back(LogLine{Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path),
+                                                         ": ", Printable(p.message))});
   }
   if (r.state != RemoteState::kDone) {
     lines.push_back(LogLine{r.state == RemoteState::kLocked ? Priority::kNotice : Priority::kErr,
-                            absl::StrCat(r.id, ": ", r.unusable_reason)});
+                            absl::StrCat(r.id, ": ", Printable(r.unusable_reason))});
     return lines;
   }
   if (!r.lifts_held.empty()) {
-    lines.push_back(
-        LogLine{Priority::kWarning, absl::StrCat(r.id, ": lifts held back: ", r.lifts_held)});
+    lines.push_back(LogLine{Priority::kWarning,
+                            absl::StrCat(r.id, ": lifts held back: ", Printable(r.lifts_held))});
   }
   const Counts& c = r.counts;
   lines.push_back(LogLine{

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/report/compliance.h"
 
 namespace xoi {
 namespace {
@@ -34,10 +35,27 @@ std::string FormatMetrics(const RunReport& report,
   Family(&out, "xo_immutable_items", "Items of the remote by what the last run did with them.");
   for (const RemoteReport& r : report.remotes) {
     const Counts& c = r.counts;
+    // Finished backups left unlocked: refused, partly unlockable, or still not locked long after
+    // they were finished (what `verify` fails on), so that an alert can name the remote.
+    uint64_t unprotected = 0;
+    if (r.state == RemoteState::kDone) {
+      for (const CheckResult& check : ComplianceChecks(r, report.started)) {
+        if (check.id == "finished-locked" || check.id == "nothing-refused") {
+          unprotected += check.offenders.size();
+        }
+      }
+    }
     const std::pair<const char*, uint64_t> states[] = {
-        {"seen", c.seen},       {"protected", c.protected_}, {"reprotected", c.reprotected},
-        {"lifted", c.lifted},   {"indexed", c.indexed},      {"unindexed", c.unindexed},
-        {"waiting", c.waiting}, {"refused", c.refused},      {"errors", c.errors},
+        {"seen", c.seen},
+        {"protected", c.protected_},
+        {"reprotected", c.reprotected},
+        {"lifted", c.lifted},
+        {"indexed", c.indexed},
+        {"unindexed", c.unindexed},
+        {"waiting", c.waiting},
+        {"refused", c.refused},
+        {"errors", c.errors},
+        {"unprotected", unprotected},
     };
     for (const auto& [state, n] : states) {
       absl::StrAppend(&out, "xo_immutable_items{remote=\"", Label(r.id), "\",state=\"", state,

@@ -57,6 +57,9 @@ RunReport SampleReport() {
   bad.actions.push_back(recent);
   bad.actions.push_back(Record(ActionKind::kIndex, "xo-vm-backups/v/daemon.json"));
   bad.actions.push_back(Record(ActionKind::kWriteMarker, "immutability.json"));
+  bad.actions.push_back(Record(ActionKind::kRefuse, "xo-vm-backups/v/fifo.xva"));
+  bad.warnings.push_back(Warning{WarningKind::kMemberNotLockable, "xo-vm-backups/v/vdis/j/d/x/link",
+                                 "2 hard links: cannot be locked"});
   report.remotes.push_back(bad);
   RemoteReport unusable;
   unusable.id = "r2";
@@ -74,7 +77,7 @@ RunReport SampleReport() {
 TEST(ComplianceTest, EachCheckFindsItsOffenders) {
   const RunReport report = SampleReport();
   const std::vector<CheckResult> checks = ComplianceChecks(report.remotes[0], kNow);
-  ASSERT_EQ(checks.size(), 4u);
+  ASSERT_EQ(checks.size(), 5u);
   EXPECT_EQ(checks[0].id, "finished-locked");
   EXPECT_EQ(checks[0].offenders.size(), 61u);
   EXPECT_EQ(checks[1].id, "expired-unlocked");
@@ -83,6 +86,9 @@ TEST(ComplianceTest, EachCheckFindsItsOffenders) {
   EXPECT_EQ(checks[2].offenders, std::vector<std::string>{"xo-vm-backups/v/daemon.json"});
   EXPECT_EQ(checks[3].id, "immutability-json");
   EXPECT_EQ(checks[3].offenders, std::vector<std::string>{"immutability.json"});
+  EXPECT_EQ(checks[4].id, "nothing-refused");
+  EXPECT_EQ(checks[4].offenders, (std::vector<std::string>{"xo-vm-backups/v/fifo.xva",
+                                                           "xo-vm-backups/v/vdis/j/d/x/link"}));
   EXPECT_EQ(report.ExitCode(), kExitUnusable);
 }
 
@@ -100,8 +106,14 @@ TEST(ComplianceTest, DoneActionsOfARealRunAreNotOffenders) {
   failed.executed = true;
   failed.outcome = Outcome::kFailed;
   r.actions.push_back(failed);
+  // Finished long ago and still held open by a writer: no longer "not finished yet".
+  ActionRecord held = Record(ActionKind::kProtect, "d.xva");
+  held.executed = true;
+  held.outcome = Outcome::kWaiting;
+  held.overdue = true;
+  r.actions.push_back(held);
   const std::vector<CheckResult> checks = ComplianceChecks(r, kNow);
-  EXPECT_EQ(checks[0].offenders, std::vector<std::string>{"c.xva"});
+  EXPECT_EQ(checks[0].offenders, (std::vector<std::string>{"c.xva", "d.xva"}));
 }
 
 TEST(JunitTest, ValidatesAgainstTheJunitSchema) {
@@ -115,11 +127,11 @@ TEST(JunitTest, ValidatesAgainstTheJunitSchema) {
 
 TEST(JunitTest, OneSuitePerRemoteOneCasePerCheckFailuresCapped) {
   const std::string xml = FormatJunit(SampleReport(), "verify");
-  EXPECT_THAT(xml, HasSubstr("<testsuite name=\"verify r1\" tests=\"4\" failures=\"4\""));
+  EXPECT_THAT(xml, HasSubstr("<testsuite name=\"verify r1\" tests=\"5\" failures=\"5\""));
   EXPECT_THAT(xml, HasSubstr("61 offending items (finished-locked)"));
   EXPECT_THAT(xml, HasSubstr("... and 11 more"));  // 61 offenders, 50 listed
-  // C-escaped for the text (quotes get a backslash), then XML-escaped.
-  EXPECT_THAT(xml, HasSubstr("v/!&lt;&amp;\\&quot;\\&apos;&gt;\\n\\x01\\xff.xva"));
+  // Escaped for one line of text, then XML-escaped.
+  EXPECT_THAT(xml, HasSubstr("v/!&lt;&amp;&quot;&apos;&gt;\\n\\x01\\xff.xva"));
   EXPECT_THAT(xml, ::testing::Not(HasSubstr("\x01")));
   EXPECT_THAT(xml,
               HasSubstr("<testsuite name=\"verify r2\" tests=\"1\" failures=\"0\" errors=\"1\""));
@@ -172,7 +184,7 @@ TEST(JsonReportTest, IsValidJsonWithChecksAndExactOddNames) {
   const boost::json::value doc = boost::json::parse(text, ec);
   ASSERT_FALSE(ec) << ec.message();
   const auto& r1 = doc.at("remotes").at(0);
-  EXPECT_EQ(r1.at("checks").as_array().size(), 4u);
+  EXPECT_EQ(r1.at("checks").as_array().size(), 5u);
   EXPECT_FALSE(r1.at("checks").at(0).at("passed").as_bool());
   bool odd = false;
   for (const auto& a : r1.at("actions").as_array()) odd |= a.as_object().contains("path_base64");

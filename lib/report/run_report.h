@@ -53,6 +53,7 @@ struct ActionRecord {
   // is not about an indexed item, e.g. the remote's own files).
   bool immutable = false;
   absl::Time expires_at = absl::InfiniteFuture();
+  bool overdue = false;  // a protection that, not done, leaves a finished backup unprotected
 };
 
 // An error on one item (or, with an empty path, on the remote as a whole); the run went on.

@@ -17,7 +17,7 @@ std::string FormatText(const RunReport& report) {
   for (const RemoteReport& r : report.remotes) {
     absl::StrAppend(&out, "remote ", r.id, " (", r.root, "): ");
     if (r.state != RemoteState::kDone) {
-      absl::StrAppend(&out, RemoteStateName(r.state), ": ", r.unusable_reason, "\n");
+      absl::StrAppend(&out, RemoteStateName(r.state), ": ", Printable(r.unusable_reason), "\n");
       continue;
     }
     const Counts& c = r.counts;
@@ -35,7 +35,8 @@ std::string FormatText(const RunReport& report) {
         c.indexed, would ? "to index" : "indexed", c.unindexed, would ? "to unindex" : "unindexed",
         c.waiting, c.refused, c.errors,
         DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
-    if (!r.lifts_held.empty()) absl::StrAppend(&out, "  LIFTS HELD BACK: ", r.lifts_held, "\n");
+    if (!r.lifts_held.empty())
+      absl::StrAppend(&out, "  LIFTS HELD BACK: ", Printable(r.lifts_held), "\n");
     if (report.command == "verify") {
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         absl::StrAppend(&out, check.passed() ? "  PASS " : "  FAIL ", check.description);
@@ -56,19 +57,19 @@ std::string FormatText(const RunReport& report) {
       if (!show) continue;
       absl::StrAppend(&out, "  ", report.dry_run && IsEffect(a.kind) ? "would " : "",
                       ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
-                      a.reason);
+                      Printable(a.reason));
       if (a.executed && a.outcome != Outcome::kDone) {
-        absl::StrAppend(&out, " -> ", OutcomeName(a.outcome), ": ", a.detail);
+        absl::StrAppend(&out, " -> ", OutcomeName(a.outcome), ": ", Printable(a.detail));
       }
       out += "\n";
     }
     for (const Warning& p : r.warnings) {
       absl::StrAppend(&out, "  warning: ", PrintablePath(p.path), p.path.empty() ? "" : ": ",
-                      p.message, "\n");
+                      Printable(p.message), "\n");
     }
     for (const Problem& p : r.errors) {
       absl::StrAppend(&out, "  error: ", PrintablePath(p.path), p.path.empty() ? "" : ": ",
-                      p.message, "\n");
+                      Printable(p.message), "\n");
     }
   }
   return out;

@@ -17,6 +17,7 @@
 #include "lib/fs/clocks.h"
 #include "lib/fs/file_system.h"
 #include "lib/fs/state_dir.h"
+#include "lib/report/escape.h"
 #include "lib/report/json_report.h"
 #include "lib/report/junit.h"
 #include "lib/report/metrics.h"
@@ -30,19 +31,37 @@
 namespace xoi {
 namespace {
 
-// The time guard for a run or sweep: returns the reason lifting is suspended, or "". Records the
-// clocks unless `dry_run`. A record that cannot be read suspends lifting: the clock cannot be
-// checked.
-std::string GuardClock(const StateDir& state, const Config& config, const ClockReading& clocks,
-                       bool dry_run) {
+// What the time guard says about this run's clock.
+struct ClockCheck {
+  std::string shift;   // non-empty: lifting is suspended, and why
+  absl::Duration lag;  // how far the wall clock is behind what the record proves
+};
+
+// The time guard for a run or sweep (lib/core/guards.h). Records the clocks, durably, unless
+// `dry_run`. A record that cannot be read or is damaged fails closed: the clock cannot be checked,
+// so nothing is lifted until root looks (clear-time-shift).
+ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockReading& clocks,
+                      bool dry_run) {
   auto marker = state.ReadTimeShift();
   auto text = state.ReadClockRecord();
   if (!marker.ok() || !text.ok()) {
-    return absl::StrCat("cannot read the clock record: ",
-                        (!marker.ok() ? marker.status() : text.status()).message());
+    const std::string why =
+        absl::StrCat("cannot read the clock record: ",
+                     (!marker.ok() ? marker.status() : text.status()).message());
+    Log(Priority::kErr, absl::StrCat("TIME SHIFT: lifting is suspended: ", why));
+    return ClockCheck{why, absl::ZeroDuration()};
   }
-  const std::optional<ClockRecord> record =
-      text->has_value() ? DecodeClockRecord(**text) : std::nullopt;
+  std::optional<ClockRecord> record;
+  std::string damaged;
+  if (text->has_value()) {
+    record = DecodeClockRecord(**text);
+    if (!record) {
+      damaged = absl::StrCat("the clock record in ", state.path(),
+                             "/clock.json is damaged: the clock cannot be checked");
+    }
+  }
+  const ClockVerdict verdict = JudgeClock(record, clocks, config.time_shift_threshold);
+  const std::string detected = !damaged.empty() ? damaged : verdict.shift;
   std::string shift;
   if (marker->has_value()) {
     const std::string& recorded = **marker;
@@ -50,29 +69,28 @@ std::string GuardClock(const StateDir& state, const Config& config, const ClockR
         recorded.empty() ? "time shift recorded" : absl::StripTrailingAsciiWhitespace(recorded),
         " (recorded in ", state.TimeShiftPath(), ")");
   } else {
-    shift = DetectTimeShift(record, clocks, config.time_shift_threshold);
+    shift = detected;
   }
   if (!dry_run) {
     absl::Status recorded;
-    if (!shift.empty() && !marker->has_value()) {
+    if (!detected.empty() && !marker->has_value()) {
       recorded = state.WriteTimeShift(
-          absl::StrCat("time shift detected at ", IsoTime(clocks.wall), ": ", shift, "\n"));
+          absl::StrCat("time shift detected at ", IsoTime(clocks.wall), ": ", detected, "\n"));
     }
     if (recorded.ok()) {
-      // Not fsync'ed: losing the last record to a power cut only makes the next check more
-      // lenient for one run. The sticky marker is made durable.
       recorded = state.WriteClockRecord(EncodeClockRecord(NextClockRecord(record, clocks)),
-                                        /*sync=*/false);
+                                        /*sync=*/true);
     }
-    if (!recorded.ok())
+    if (!recorded.ok()) {
       Log(Priority::kErr, absl::StrCat("cannot record the clocks: ", recorded.message()));
+    }
   }
   if (!shift.empty()) {
     Log(Priority::kErr,
         absl::StrCat("TIME SHIFT: lifting is suspended: ", shift,
                      ". Check the clock, then run `xo-immutable clear-time-shift` as root."));
   }
-  return shift;
+  return ClockCheck{shift, verdict.lag};
 }
 
 int WriteReport(const std::string& text, const std::string& report_file, int code) {
@@ -103,6 +121,24 @@ std::map<std::string, absl::Time> LastSuccess(const StateDir& state, const RunRe
   return last;
 }
 
+// One remote's work, such that nothing that goes wrong in it stops the others: content a writer put
+// on a remote is parsed without exceptions, but should one escape all the same, that remote is
+// reported unusable with the reason and the next is handled.
+template <typename Work>
+RemoteReport Guarded(const RemoteConfig& remote, const Work& work) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    RemoteReport failed;
+    failed.id = remote.id;
+    failed.root = remote.root;
+    failed.state = RemoteState::kUnusable;
+    failed.unusable_reason =
+        absl::StrCat("internal error, nothing more done on this remote: ", e.what());
+    return failed;
+  }
+}
+
 std::string Hostname() {
   char name[256] = {};
   gethostname(name, sizeof(name) - 1);
@@ -127,14 +163,17 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   }
   RunOptions options;
   options.dry_run = report.dry_run;
-  options.deep = args.deep;
+  // verify looks inside every protected tree: a member unlocked, or odd, fails it.
+  options.deep = args.deep || args.command == "verify";
   options.now = clocks.wall;
   options.allow_mass_lift = args.allow_mass_lift;
   options.max_lift_fraction = config.max_lift_fraction;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  report.time_shift = GuardClock(state, config, clocks, report.dry_run);
+  const ClockCheck clock = GuardClock(state, config, clocks, report.dry_run);
+  report.time_shift = clock.shift;
   if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
+  options.clock_lag = clock.lag;
   std::unique_ptr<AuditLog> audit;
   if (!report.dry_run) {
     auto opened = AuditLog::Open(fs, config.index_path);
@@ -147,9 +186,10 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   }
   const bool journal = getenv("JOURNAL_STREAM") != nullptr;
   for (const RemoteConfig* remote : remotes) {
-    report.remotes.push_back(args.command == "sweep"
-                                 ? SweepRemote(fs, state, *remote, options)
-                                 : ReconcileRemote(fs, state, *remote, options));
+    report.remotes.push_back(Guarded(*remote, [&] {
+      return args.command == "sweep" ? SweepRemote(fs, state, *remote, options)
+                                     : ReconcileRemote(fs, state, *remote, options);
+    }));
     RemoteReport& r = report.remotes.back();
     if (!report.dry_run && audit == nullptr) {
       r.errors.push_back(Problem{"", "the audit log could not be opened"});
@@ -247,7 +287,7 @@ int ClearTimeShift(const Config& config) {
 
 void Log(Priority priority, absl::string_view text) {
   static const bool journal = getenv("JOURNAL_STREAM") != nullptr;
-  std::cerr << FormatLogLine(LogLine{priority, std::string(text)}, journal);
+  std::cerr << FormatLogLine(LogLine{priority, Printable(text)}, journal);
 }
 
 int RunCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,

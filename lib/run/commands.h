@@ -31,7 +31,8 @@ struct CommandArgs {
 int RunCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,
                const CommandArgs& args);
 
-// Writes one log line to stderr (with the journal's priority prefix under systemd).
+// Writes one log line to stderr (with the journal's priority prefix under systemd), escaped so that
+// it stays one line whatever it quotes.
 void Log(Priority priority, absl::string_view text);
 
 }  // namespace xoi

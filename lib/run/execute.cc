@@ -1,7 +1,6 @@
 #include "lib/run/execute.h"
 
 #include "absl/strings/str_cat.h"
-#include "lib/core/expiry.h"
 #include "lib/fs/executor.h"
 
 namespace xoi {
@@ -10,15 +9,14 @@ void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
                  const RemoteConfig& remote, const RunOptions& options, RemoteReport* report) {
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
-  Executor executor(fs, session.root.get(), remote.root, session.index.get());
+  Executor executor(fs, session.root.get(), session.index.get());
   bool all_lifted = report->errors.empty();
   bool applied = false;  // some action reached the executor (and maybe the index, the audit log)
   for (const Action& action : plan.actions) {
     ActionRecord record{action.kind, action.path, action.tree, action.reason};
     record.immutable = action.stat.immutable;
-    if (action.indexed && action.stat.ino != 0) {
-      record.expires_at = ExpiresAt(action.day, remote.immutability_duration);
-    }
+    record.expires_at = action.expires_at;
+    record.overdue = action.overdue;
     if (!options.dry_run && IsEffect(action.kind)) {
       record.executed = true;
       if (action.requires_all_lifts && !all_lifted) {
@@ -50,12 +48,14 @@ void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
     report->actions.push_back(std::move(record));
   }
   report->counts.errors = report->errors.size();
-  // syncfs() flushes the whole filesystem of the index, every other writer's dirty data included
-  // (a backup being written there, say). A run that applied nothing (the steady state, every
-  // minute) has nothing of its own to make durable: it skips it.
+  // The records of everything done, made durable with one syncfs (which flushes the whole
+  // filesystem of the index, every other writer's dirty data included: a run that changed nothing,
+  // the steady state every minute, writes and syncs nothing).
   if (!options.dry_run && applied) {
-    if (absl::Status synced = session.index->Sync(); !synced.ok()) {
-      report->errors.push_back(Problem{"", std::string(synced.message())});
+    if (absl::Status flushed = session.index->Flush(); !flushed.ok()) {
+      report->errors.push_back(
+          Problem{"", absl::StrCat("the index was not written (the next run re-indexes what is ",
+                                   "locked): ", flushed.message())});
       ++report->counts.errors;
     }
   }

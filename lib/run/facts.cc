@@ -66,40 +66,35 @@ RemoteRunFacts::AliasMap RemoteRunFacts::ReadAliases(const std::string& folder) 
 
 // ---------------------------------------------------------------------------------------------
 
-bool RemoteItemFacts::IndexedSameIdentity() {
-  auto entry = index_.Read(day_, name_);
-  return entry.ok() && entry->has_identity && entry->ino == item_.stat.ino &&
-         entry->birth == item_.stat.birth;
-}
-
 ChangeFacts RemoteItemFacts::Changes() {
-  ChangeFacts facts{item_.stat.ctime, ""};
+  ChangeFacts facts{item_.stat.ctime};
   if (!item_.tree) return facts;
   auto dir = fs_.OpenBeneath(root_fd_, item_.path, O_RDONLY | O_DIRECTORY);
   if (!dir.ok()) {
-    facts.refusal = absl::StrCat("cannot open: ", dir.status().message());
+    facts.newest_change = absl::InfiniteFuture();
     return facts;
   }
   const absl::Status walked = WalkTree(
       fs_, dir->get(), item_.path, item_.stat.dev,
-      [&](const Member& m) {
-        if (m.stat.dev != item_.stat.dev) {
-          facts.refusal = absl::StrCat(m.path, " is on another filesystem");
-        } else if (!m.stat.is_regular() && !m.stat.is_dir()) {
-          facts.refusal = absl::StrCat(m.path, " is a ", FileTypeName(m.stat.mode));
-        } else if (m.stat.is_regular() && m.stat.nlink > 1) {
-          facts.refusal = absl::StrCat(m.path, " has ", m.stat.nlink, " hard links");
-        } else if (!m.stat.immutable) {
-          facts.newest_change = std::max(facts.newest_change, m.stat.ctime);
-          ++facts.mutable_members;
-        }
-        return facts.refusal.empty();
-      },
-      [&](const std::string&, const absl::Status&) {
-        // Unreadable member: treat it as just changed, so the tree waits rather than being
-        // half-locked.
-        facts.newest_change = absl::InfiniteFuture();
-      });
+      TreeVisit{[&](const Member& m) {
+                  if (m.stat.dev != item_.stat.dev) {
+                    facts.odd_members.push_back(OddMember{m.path, "on another filesystem"});
+                  } else if (!m.stat.is_regular() && !m.stat.is_dir()) {
+                    facts.odd_members.push_back(
+                        OddMember{m.path, absl::StrCat("a ", FileTypeName(m.stat.mode))});
+                  } else if (m.stat.is_regular() && m.stat.nlink > 1) {
+                    facts.odd_members.push_back(
+                        OddMember{m.path, absl::StrCat(m.stat.nlink, " hard links")});
+                  } else if (!m.stat.immutable) {
+                    facts.newest_change = std::max(facts.newest_change, m.stat.ctime);
+                    ++facts.mutable_members;
+                  }
+                  return true;
+                },
+                [&](const std::string&, const absl::Status&) {
+                  facts.newest_change = absl::InfiniteFuture();
+                },
+                nullptr});
   if (!walked.ok()) facts.newest_change = absl::InfiniteFuture();
   return facts;
 }
@@ -107,10 +102,6 @@ ChangeFacts RemoteItemFacts::Changes() {
 RunCheck RemoteItemFacts::Run() { return CheckRun(item_.path, item_.tree, runs_); }
 
 // ---------------------------------------------------------------------------------------------
-
-absl::StatusOr<IndexEntry> RemoteUnreachedFacts::Entry() {
-  return index_.Read(key_.day, key_.name);
-}
 
 std::optional<FileStat> RemoteUnreachedFacts::StatBeneath(const std::string& relative) {
   auto fd = fs_.OpenBeneath(root_fd_, relative, O_PATH);
@@ -151,33 +142,27 @@ std::optional<std::string> RemoteRootFacts::MarkerContent() {
 SweepFacts GatherSweepFacts(FileSystem& fs, int root_fd, uint64_t root_dev, const Index& index,
                             const GlobSet& globs, uint64_t* seen, std::vector<Problem>* errors) {
   SweepFacts facts;
-  absl::flat_hash_map<std::pair<uint64_t, int64_t>, size_t> by_identity;
-  for (const IndexKey& key : index.Keys()) {
-    auto entry = index.Read(key.day, key.name);
-    if (!entry.ok()) {
-      facts.unreadable.push_back(
-          Warning{WarningKind::kIndexEntryUnreadable, "", std::string(entry.status().message())});
-      continue;
-    }
-    if (!entry->has_identity) continue;
-    by_identity[{entry->ino, absl::ToUnixNanos(entry->birth)}] = facts.indexed.size();
-    facts.indexed.push_back(SweptEntry{key, *std::move(entry)});
+  absl::flat_hash_map<Identity, size_t> by_identity;
+  for (const IndexRecord& record : index.records()) {
+    by_identity[record.identity()] = facts.indexed.size();
+    facts.indexed.push_back(SweptRecord{record});
   }
   const absl::Status walked = WalkTree(
       fs, root_fd, "", root_dev,
-      [&](const Member& m) {
-        ++*seen;
-        auto it = by_identity.find({m.stat.ino, absl::ToUnixNanos(m.stat.birth)});
-        if (it != by_identity.end()) facts.indexed[it->second].found = true;
-        if (m.stat.immutable && (m.stat.is_regular() || m.stat.is_dir()) &&
-            !ReachedByRun(globs, m.path, m.stat)) {
-          facts.unreached.push_back(LockedInode{m.path, m.stat});
-        }
-        return true;
-      },
-      [&](const std::string& path, const absl::Status& status) {
-        errors->push_back(Problem{path, std::string(status.message())});
-      });
+      TreeVisit{[&](const Member& m) {
+                  ++*seen;
+                  auto it = by_identity.find(Identity{m.stat.ino, absl::ToUnixNanos(m.stat.birth)});
+                  if (it != by_identity.end()) facts.indexed[it->second].found = true;
+                  if (m.stat.immutable && (m.stat.is_regular() || m.stat.is_dir()) &&
+                      !ReachedByRun(globs, m.path, m.stat)) {
+                    facts.unreached.push_back(LockedInode{m.path, m.stat});
+                  }
+                  return true;
+                },
+                [&](const std::string& path, const absl::Status& status) {
+                  errors->push_back(Problem{path, std::string(status.message())});
+                },
+                nullptr});
   if (!walked.ok()) errors->push_back(Problem{"", std::string(walked.message())});
   std::sort(facts.unreached.begin(), facts.unreached.end(),
             [](const LockedInode& a, const LockedInode& b) { return a.path < b.path; });

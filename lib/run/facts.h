@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/time/civil_time.h"
 #include "lib/core/glob_set.h"
 #include "lib/core/rules.h"
 #include "lib/core/xo_layout.h"
@@ -43,47 +42,35 @@ class RemoteRunFacts : public RunFacts {
   std::map<std::string, std::shared_ptr<const AliasMap>> folders_;
 };
 
-// The facts Decide() may ask about one walked item, read from the remote and the index.
+// The facts Decide() may ask about one walked item, read from the remote.
 class RemoteItemFacts : public ItemFacts {
  public:
-  RemoteItemFacts(FileSystem& fs, int root_fd, const Index& index, RunFacts& runs,
-                  const Candidate& item, absl::CivilDay day, const std::string& name)
-      : fs_(fs),
-        root_fd_(root_fd),
-        index_(index),
-        runs_(runs),
-        item_(item),
-        day_(day),
-        name_(name) {}
+  RemoteItemFacts(FileSystem& fs, int root_fd, RunFacts& runs, const Candidate& item)
+      : fs_(fs), root_fd_(root_fd), runs_(runs), item_(item) {}
 
-  bool IndexedSameIdentity() override;
+  // For a tree, walks every member: the newest change of those not locked yet, and the members
+  // that can never be locked. A member that cannot be examined counts as just changed, so that the
+  // tree waits rather than being locked half-way.
   ChangeFacts Changes() override;
   RunCheck Run() override;
 
  private:
   FileSystem& fs_;
   const int root_fd_;
-  const Index& index_;
   RunFacts& runs_;
   const Candidate& item_;
-  const absl::CivilDay day_;
-  const std::string& name_;
 };
 
-// An index entry the walk did not reach, and what its path holds now.
+// What an index record's path holds now.
 class RemoteUnreachedFacts : public UnreachedFacts {
  public:
-  RemoteUnreachedFacts(FileSystem& fs, int root_fd, const Index& index, const IndexKey& key)
-      : fs_(fs), root_fd_(root_fd), index_(index), key_(key) {}
+  RemoteUnreachedFacts(FileSystem& fs, int root_fd) : fs_(fs), root_fd_(root_fd) {}
 
-  absl::StatusOr<IndexEntry> Entry() override;
   std::optional<FileStat> StatBeneath(const std::string& relative) override;
 
  private:
   FileSystem& fs_;
   const int root_fd_;
-  const Index& index_;
-  const IndexKey& key_;
 };
 
 // The remote's own files at its root.
@@ -100,10 +87,9 @@ class RemoteRootFacts : public RemoteFileFacts {
   const int root_fd_;
 };
 
-// What the sweep needs: every index entry with an identity and whether its inode still exists
-// anywhere in the remote, and the locked inodes the regular run cannot reach (sorted by path).
-// Walks the whole remote; `seen` receives the number of inodes examined, `errors` what could not
-// be examined.
+// What the sweep needs: every index record and whether its inode still exists anywhere in the
+// remote, and the locked inodes the regular run cannot reach (sorted by path). Walks the whole
+// remote; `seen` receives the number of inodes examined, `errors` what could not be examined.
 SweepFacts GatherSweepFacts(FileSystem& fs, int root_fd, uint64_t root_dev, const Index& index,
                             const GlobSet& globs, uint64_t* seen, std::vector<Problem>* errors);
 

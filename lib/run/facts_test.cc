@@ -21,8 +21,8 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/core/expiry.h"
-#include "lib/core/index_entry.h"
+#include "lib/core/glob_set.h"
+#include "lib/core/index_record.h"
 #include "lib/core/rules.h"
 #include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
@@ -32,7 +32,10 @@
 namespace xoi {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using Op = FakeFileSystem::Op;
 
@@ -44,6 +47,10 @@ void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   ASSERT_TRUE(out.good()) << path;
+}
+
+::testing::Matcher<const OddMember&> Odd(const std::string& path, const std::string& why) {
+  return AllOf(Field(&OddMember::path, path), Field(&OddMember::why, why));
 }
 
 class FactsTest : public ::testing::Test {
@@ -59,9 +66,6 @@ class FactsTest : public ::testing::Test {
     auto root_fd = fake_.OpenDirByPath(root_);
     ASSERT_TRUE(root_fd.ok()) << root_fd.status();
     root_fd_ = *std::move(root_fd);
-    auto index = Index::Open(fake_, scratch_ + "/index", "r1", /*create=*/true);
-    ASSERT_TRUE(index.ok()) << index.status();
-    index_ = *std::move(index);
   }
 
   void MakeTree() {
@@ -84,16 +88,13 @@ class FactsTest : public ::testing::Test {
 
   ChangeFacts ChangesOf(const Candidate& item) {
     RemoteRunFacts runs(fake_, root_fd_.get());
-    const absl::CivilDay day = CreationDay(item.stat.birth);
-    const std::string name = IndexEntryName(Abs(item.path));
-    RemoteItemFacts facts(fake_, root_fd_.get(), *index_, runs, item, day, name);
+    RemoteItemFacts facts(fake_, root_fd_.get(), runs, item);
     return facts.Changes();
   }
 
   std::string scratch_, root_;
   FakeFileSystem fake_;
   Fd root_fd_;
-  std::unique_ptr<Index> index_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ TEST_F(FactsTest, ATreeChangedLastWhereItsNewestMemberChanged) {
   ASSERT_EQ(chmod(Abs(kTree + std::string("/blocks/0/1")).c_str(), 0600), 0);  // newest ctime
   const Candidate item = Item(kTree, /*tree=*/true);
   const ChangeFacts changes = ChangesOf(item);
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(changes.mutable_members, 5u);
   EXPECT_EQ(changes.newest_change, Stat(kTree + std::string("/blocks/0/1")).ctime);
   EXPECT_GT(changes.newest_change, item.stat.ctime);
@@ -118,7 +119,7 @@ TEST_F(FactsTest, AFileChangedAtItsCtimeWithoutReadingAnything) {
   const int opens = fake_.Calls(Op::kOpen);
   const ChangeFacts changes = ChangesOf(item);
   EXPECT_EQ(changes.newest_change, item.stat.ctime);
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(changes.mutable_members, 0u);
   EXPECT_EQ(fake_.Calls(Op::kOpen), opens);
 }
@@ -130,7 +131,7 @@ TEST_F(FactsTest, AMemberFolderThatCannotBeListedMakesTheTreeWait) {
   const int lists = fake_.Calls(Op::kList);
   const ChangeFacts changes = ChangesOf(item);
   EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(fake_.Calls(Op::kList) - lists, 2);  // the tree, then blocks (failed)
 }
 
@@ -140,7 +141,7 @@ TEST_F(FactsTest, ATreeThatCannotBeListedMakesItWait) {
   fake_.Fail(Op::kList, kTree, EIO);  // the first listing is the tree's own
   const ChangeFacts changes = ChangesOf(item);
   EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(changes.mutable_members, 0u);
 }
 
@@ -150,30 +151,68 @@ TEST_F(FactsTest, AMemberThatCannotBeExaminedMakesTheTreeWait) {
   fake_.Fail(Op::kStat, kTree + std::string("/blocks/0/0"), EIO);
   const ChangeFacts changes = ChangesOf(item);
   EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
 }
 
-TEST_F(FactsTest, ATreeThatCannotBeOpenedIsRefusedWithTheReason) {
+TEST_F(FactsTest, ATreeThatCannotBeOpenedWaits) {
   MakeTree();
   const Candidate item = Item(kTree, true);
   fake_.Fail(Op::kOpen, kTree, EACCES);
   const ChangeFacts changes = ChangesOf(item);
-  EXPECT_EQ(changes.refusal,
-            absl::StrCat("cannot open: injected fault in ", kTree, ": Permission denied"));
+  EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
+  EXPECT_THAT(changes.odd_members, IsEmpty());
+  EXPECT_EQ(changes.mutable_members, 0u);
 }
 
-TEST_F(FactsTest, AFifoMemberIsRefusedByName) {
+TEST_F(FactsTest, ATreeThatVanishedWaits) {
   MakeTree();
-  ASSERT_EQ(mkfifo(Abs(kTree + std::string("/blocks/0/fifo")).c_str(), 0644), 0);
-  const ChangeFacts changes = ChangesOf(Item(kTree, true));
-  EXPECT_EQ(changes.refusal, absl::StrCat(kTree, "/blocks/0/fifo is a FIFO"));
+  const Candidate item = Item(kTree, true);
+  std::filesystem::remove_all(Abs(kTree));
+  EXPECT_EQ(ChangesOf(item).newest_change, absl::InfiniteFuture());
 }
 
-TEST_F(FactsTest, AMemberWithTwoHardLinksIsRefused) {
+// Members that can never be locked are listed, not a reason to leave the whole tree unlocked; they
+// are left out of the newest change and of the mutable members.
+TEST_F(FactsTest, AFifoMemberIsListedAndTheRestCounts) {
   MakeTree();
-  ASSERT_EQ(link(Abs(kTree + std::string("/bat")).c_str(), (scratch_ + "/bat.link").c_str()), 0);
+  const std::string fifo = kTree + std::string("/blocks/0/fifo");
+  ASSERT_EQ(mkfifo(Abs(fifo).c_str(), 0644), 0);
+  const Candidate item = Item(kTree, true);
+  const ChangeFacts changes = ChangesOf(item);
+  EXPECT_THAT(changes.odd_members, ElementsAre(Odd(fifo, "a FIFO")));
+  EXPECT_EQ(changes.mutable_members, 5u);
+  EXPECT_LT(changes.newest_change, absl::InfiniteFuture());
+  EXPECT_GE(changes.newest_change, item.stat.ctime);
+}
+
+TEST_F(FactsTest, AMemberWithTwoHardLinksIsListed) {
+  MakeTree();
+  const std::string bat = kTree + std::string("/bat");
+  ASSERT_EQ(link(Abs(bat).c_str(), (scratch_ + "/bat.link").c_str()), 0);
   const ChangeFacts changes = ChangesOf(Item(kTree, true));
-  EXPECT_EQ(changes.refusal, absl::StrCat(kTree, "/bat has 2 hard links"));
+  EXPECT_THAT(changes.odd_members, ElementsAre(Odd(bat, "2 hard links")));
+  EXPECT_EQ(changes.mutable_members, 4u);
+}
+
+TEST_F(FactsTest, EveryOddMemberIsListedAndTheWalkGoesOn) {
+  MakeTree();
+  const std::string t = kTree;
+  ASSERT_EQ(symlink("/etc/passwd", Abs(t + "/link").c_str()), 0);
+  ASSERT_EQ(mkfifo(Abs(t + "/blocks/fifo").c_str(), 0644), 0);
+  ASSERT_EQ(link(Abs(t + "/blocks/0/1").c_str(), (scratch_ + "/other").c_str()), 0);
+  // A symlinked folder is a member, never followed.
+  std::filesystem::create_directories(scratch_ + "/outside");
+  WriteFile(scratch_ + "/outside/file", "outside");
+  ASSERT_EQ(symlink((scratch_ + "/outside").c_str(), Abs(t + "/blocks/dirlink").c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(chmod(Abs(t + "/blocks/0/0").c_str(), 0600), 0);  // the newest change
+  const ChangeFacts changes = ChangesOf(Item(kTree, true));
+  EXPECT_THAT(changes.odd_members,
+              ::testing::UnorderedElementsAre(
+                  Odd(t + "/link", "a symlink"), Odd(t + "/blocks/fifo", "a FIFO"),
+                  Odd(t + "/blocks/0/1", "2 hard links"), Odd(t + "/blocks/dirlink", "a symlink")));
+  EXPECT_EQ(changes.mutable_members, 4u);  // bat, blocks, blocks/0, blocks/0/0
+  EXPECT_EQ(changes.newest_change, Stat(t + "/blocks/0/0").ctime);
 }
 
 TEST_F(FactsTest, ImmutableMembersAreLeftOutOfTheNewestChange) {
@@ -190,7 +229,7 @@ TEST_F(FactsTest, ImmutableMembersAreLeftOutOfTheNewestChange) {
   }
   ASSERT_GT(Stat(bat).ctime, expected);
   const ChangeFacts changes = ChangesOf(item);
-  EXPECT_EQ(changes.refusal, "");
+  EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(changes.mutable_members, 3u);
   EXPECT_EQ(changes.newest_change, expected);
 }
@@ -207,25 +246,7 @@ TEST_F(FactsTest, AFullyLockedTreeHasNoMutableMember) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RemoteItemFacts::IndexedSameIdentity and Run.
-
-TEST_F(FactsTest, IndexedSameIdentityComparesInodeAndBirth) {
-  MakeTree();
-  const Candidate item = Item(kTree, true);
-  const absl::CivilDay day = CreationDay(item.stat.birth);
-  const std::string name = IndexEntryName(Abs(kTree));
-  RemoteRunFacts runs(fake_, root_fd_.get());
-  RemoteItemFacts facts(fake_, root_fd_.get(), *index_, runs, item, day, name);
-  EXPECT_FALSE(facts.IndexedSameIdentity());  // no entry
-  IndexEntry entry{Abs(kTree), true, item.stat.dev, item.stat.ino, item.stat.birth, true};
-  ASSERT_TRUE(index_->Put(day, entry).ok());
-  EXPECT_TRUE(facts.IndexedSameIdentity());
-  fake_.Fail(Op::kRead, name, EIO);
-  EXPECT_FALSE(facts.IndexedSameIdentity());
-  entry.ino += 1;
-  ASSERT_TRUE(index_->Put(day, entry).ok());
-  EXPECT_FALSE(facts.IndexedSameIdentity());
-}
+// RemoteItemFacts::Run.
 
 TEST_F(FactsTest, AVhdDirectoryNamedByUuidBelongsToTheRunOfItsAlias) {
   const std::string tree = absl::StrCat(kVdi, "/data/0b1c2d3e-uuid.vhd");
@@ -233,9 +254,7 @@ TEST_F(FactsTest, AVhdDirectoryNamedByUuidBelongsToTheRunOfItsAlias) {
   WriteFile(Abs(absl::StrCat(kVdi, "/20260101T000000Z.alias.vhd")), "./data/0b1c2d3e-uuid.vhd\n");
   const Candidate item = Item(tree, true);
   RemoteRunFacts runs(fake_, root_fd_.get());
-  const std::string name = IndexEntryName(Abs(tree));
-  RemoteItemFacts facts(fake_, root_fd_.get(), *index_, runs, item, CreationDay(item.stat.birth),
-                        name);
+  RemoteItemFacts facts(fake_, root_fd_.get(), runs, item);
   const RunCheck before = facts.Run();
   EXPECT_FALSE(before.complete);
   EXPECT_EQ(before.marker, "xo-vm-backups/vm1/20260101T000000Z.json");
@@ -373,33 +392,40 @@ TEST_F(FactsTest, MarkerContentIsReadAndNulloptOnEio) {
 // ---------------------------------------------------------------------------------------------
 // RemoteUnreachedFacts.
 
-TEST_F(FactsTest, UnreachedEntryAndWhatItsPathHoldsNow) {
+TEST_F(FactsTest, StatBeneathSaysWhatTheRecordsPathHoldsNowAndOnlyStats) {
   std::filesystem::create_directories(Abs("old"));
   WriteFile(Abs("old/a.xva"), "xva");
   fake_.SetImmutableByPath(Abs("old/a.xva"), true);
   const FileStat st = Stat("old/a.xva");
-  const IndexEntry entry{Abs("old/a.xva"), true, st.dev, st.ino, st.birth, false};
-  const absl::CivilDay day = CreationDay(st.birth);
-  ASSERT_TRUE(index_->Put(day, entry).ok());
-  const IndexKey key{day, IndexEntryName(entry.path)};
-  RemoteUnreachedFacts facts(fake_, root_fd_.get(), *index_, key);
-  auto read = facts.Entry();
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, entry);
+  const int lists = fake_.Calls(Op::kList), reads = fake_.Calls(Op::kRead);
+  RemoteUnreachedFacts facts(fake_, root_fd_.get());
   const std::optional<FileStat> now = facts.StatBeneath("old/a.xva");
   ASSERT_TRUE(now.has_value());
   EXPECT_EQ(now->ino, st.ino);
+  EXPECT_EQ(now->birth, st.birth);
   EXPECT_TRUE(now->immutable);
+  const std::optional<FileStat> folder = facts.StatBeneath("old");
+  ASSERT_TRUE(folder.has_value());
+  EXPECT_TRUE(folder->is_dir());
+  EXPECT_EQ(fake_.Calls(Op::kList), lists);
+  EXPECT_EQ(fake_.Calls(Op::kRead), reads);
 }
 
-TEST_F(FactsTest, UnreachedEntryThatCannotBeReadIsAnError) {
-  const IndexKey key{absl::CivilDay(2026, 1, 1), IndexEntryName(Abs("old/a.xva"))};
-  ASSERT_TRUE(index_->Put(key.day, IndexEntry{Abs("old/a.xva")}).ok());
-  fake_.Fail(Op::kRead, key.name, EIO);
-  RemoteUnreachedFacts facts(fake_, root_fd_.get(), *index_, key);
-  auto read = facts.Entry();
-  ASSERT_FALSE(read.ok());
-  EXPECT_EQ(ErrnoOf(read.status()), EIO);
+TEST_F(FactsTest, StatBeneathIsNulloptWhenTheStatFails) {
+  std::filesystem::create_directories(Abs("old"));
+  WriteFile(Abs("old/a.xva"), "xva");
+  RemoteUnreachedFacts facts(fake_, root_fd_.get());
+  fake_.Fail(Op::kStat, "old/a.xva", EIO);
+  EXPECT_EQ(facts.StatBeneath("old/a.xva"), std::nullopt);
+  EXPECT_TRUE(facts.StatBeneath("old/a.xva").has_value());
+}
+
+TEST_F(FactsTest, StatBeneathNeverLeavesTheRemote) {
+  std::filesystem::create_directories(scratch_ + "/outside");
+  WriteFile(scratch_ + "/outside/a.xva", "outside");
+  RemoteUnreachedFacts facts(fake_, root_fd_.get());
+  EXPECT_EQ(facts.StatBeneath("../outside/a.xva"), std::nullopt);
+  EXPECT_EQ(facts.StatBeneath(scratch_ + "/outside/a.xva"), std::nullopt);
 }
 
 TEST_F(FactsTest, StatBeneathNeverFollowsASymlink) {
@@ -407,13 +433,12 @@ TEST_F(FactsTest, StatBeneathNeverFollowsASymlink) {
   WriteFile(Abs("old/a.xva"), "xva");
   ASSERT_EQ(symlink(Abs("old").c_str(), Abs("link").c_str()), 0);
   ASSERT_EQ(symlink(Abs("old/a.xva").c_str(), Abs("old/b.xva").c_str()), 0);
-  const IndexKey key{absl::CivilDay(2026, 1, 1), "unused"};
-  RemoteUnreachedFacts facts(fake_, root_fd_.get(), *index_, key);
+  RemoteUnreachedFacts facts(fake_, root_fd_.get());
   const std::optional<FileStat> file = facts.StatBeneath("old/a.xva");
   ASSERT_TRUE(file.has_value());
   EXPECT_EQ(facts.StatBeneath("link/a.xva"), std::nullopt);  // a symlinked folder
   // A symlink at the end is not followed: O_PATH | O_NOFOLLOW gives the link itself, which no
-  // index entry's identity matches.
+  // index record's identity matches.
   const std::optional<FileStat> link = facts.StatBeneath("old/b.xva");
   ASSERT_TRUE(link.has_value());
   EXPECT_TRUE(link->is_symlink());
@@ -423,12 +448,100 @@ TEST_F(FactsTest, StatBeneathNeverFollowsASymlink) {
 TEST_F(FactsTest, StatBeneathIsNulloptForAMissingPath) {
   std::filesystem::create_directories(Abs("old"));
   WriteFile(Abs("old/a.xva"), "xva");
-  const IndexKey key{absl::CivilDay(2026, 1, 1), "unused"};
-  RemoteUnreachedFacts facts(fake_, root_fd_.get(), *index_, key);
+  RemoteUnreachedFacts facts(fake_, root_fd_.get());
   EXPECT_EQ(facts.StatBeneath("old/missing.xva"), std::nullopt);
   fake_.Fail(Op::kOpen, "old/a.xva", ENOENT);  // vanishes between the listing and the open
   EXPECT_EQ(facts.StatBeneath("old/a.xva"), std::nullopt);
   EXPECT_TRUE(facts.StatBeneath("old/a.xva").has_value());
+}
+
+// ---------------------------------------------------------------------------------------------
+// GatherSweepFacts.
+
+class SweepFactsTest : public FactsTest {
+ protected:
+  void SetUp() override {
+    FactsTest::SetUp();
+    auto globs = GlobSet::Compile(GlobSet::DefaultPatterns());
+    ASSERT_TRUE(globs.ok()) << globs.status();
+    globs_ = std::make_unique<GlobSet>(*std::move(globs));
+    auto index = Index::Open(fake_, scratch_ + "/index/r1", root_, /*create=*/true);
+    ASSERT_TRUE(index.ok()) << index.status();
+    index_ = *std::move(index);
+  }
+
+  IndexRecord RecordFor(const std::string& recorded_path, const FileStat& st, bool tree) {
+    IndexRecord r;
+    r.path = recorded_path;
+    r.dev = st.dev;
+    r.ino = st.ino;
+    r.birth = st.birth;
+    r.tree = tree;
+    r.reference = st.ctime;
+    return r;
+  }
+
+  SweepFacts Gather(uint64_t* seen, std::vector<Problem>* errors) {
+    return GatherSweepFacts(fake_, root_fd_.get(), Stat(kVdi).dev, *index_, *globs_, seen, errors);
+  }
+
+  std::unique_ptr<GlobSet> globs_;
+  std::unique_ptr<Index> index_;
+};
+
+TEST_F(SweepFactsTest, FindsRecordsByIdentityAndTheLockedInodesNoGlobReaches) {
+  MakeTree();
+  // A backup moved out of the globs' reach (its mutable parent renamed), and still locked.
+  const std::string xva = "xo-vm-backups/vm2/20260101T000000Z.xva";
+  std::filesystem::create_directories(Abs("xo-vm-backups/vm2"));
+  WriteFile(Abs(xva), "xva");
+  fake_.SetImmutableByPath(Abs(xva), true);
+  index_->Put(RecordFor(xva, Stat(xva), false));
+  std::filesystem::rename(Abs("xo-vm-backups/vm2"), Abs("moved"));
+  // Locked by someone else, unknown to the index, out of reach.
+  WriteFile(Abs("stray.bin"), "stray");
+  fake_.SetImmutableByPath(Abs("stray.bin"), true);
+  // A locked tree the globs reach: neither it nor its members are reported.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(Abs(kTree))) {
+    fake_.SetImmutableByPath(entry.path().string(), true);
+  }
+  fake_.SetImmutableByPath(Abs(kTree), true);
+  index_->Put(RecordFor(kTree, Stat(kTree), true));
+  // A record whose inode exists nowhere.
+  FileStat gone;
+  gone.ino = 987654321;
+  gone.birth = absl::FromUnixSeconds(1767225600);
+  index_->Put(RecordFor("xo-vm-backups/vm9/gone.xva", gone, false));
+
+  uint64_t seen = 0;
+  std::vector<Problem> errors;
+  const SweepFacts facts = Gather(&seen, &errors);
+  EXPECT_THAT(errors, IsEmpty());
+  ASSERT_EQ(facts.indexed.size(), 3u);
+  for (const SweptRecord& swept : facts.indexed) {
+    SCOPED_TRACE(swept.record.path);
+    EXPECT_EQ(swept.found, swept.record.ino != 987654321u);
+  }
+  std::vector<std::string> unreached;
+  for (const LockedInode& locked : facts.unreached) unreached.push_back(locked.path);
+  EXPECT_THAT(unreached, ElementsAre("moved/20260101T000000Z.xva", "stray.bin"));  // sorted
+  EXPECT_GE(seen, 10u);
+}
+
+TEST_F(SweepFactsTest, AFolderThatCannotBeListedIsAProblemAndTheWalkGoesOn) {
+  MakeTree();
+  std::filesystem::create_directories(Abs("other"));
+  WriteFile(Abs("other/locked"), "x");
+  fake_.SetImmutableByPath(Abs("other/locked"), true);
+  fake_.Fail(Op::kList, kVdi, EIO);
+  uint64_t seen = 0;
+  std::vector<Problem> errors;
+  const SweepFacts facts = Gather(&seen, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, kVdi);
+  EXPECT_THAT(errors[0].message, HasSubstr("Input/output error"));
+  ASSERT_EQ(facts.unreached.size(), 1u);
+  EXPECT_EQ(facts.unreached[0].path, "other/locked");
 }
 
 }  // namespace

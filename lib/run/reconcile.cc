@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <iterator>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/expiry.h"
 #include "lib/core/guards.h"
-#include "lib/core/index_entry.h"
 #include "lib/core/rules.h"
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
@@ -19,12 +17,11 @@ namespace {
 // Turns what the walk finds into plan entries; one slot per worker thread, merged after the walk.
 class ItemPlanner : public WalkVisitor {
  public:
-  ItemPlanner(FileSystem& fs, int jobs, int root_fd, const std::string& root, const Index& index,
-              const Settings& settings, absl::Time now)
+  ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const Settings& settings,
+              absl::Time now)
       : fs_(fs),
         slots_(static_cast<size_t>(jobs)),
         root_fd_(root_fd),
-        root_(root),
         index_(index),
         runs_(fs, root_fd),
         settings_(settings),
@@ -33,16 +30,14 @@ class ItemPlanner : public WalkVisitor {
   void OnItem(int worker, Candidate item) override {
     Slot& slot = slots_[static_cast<size_t>(worker)];
     ++slot.seen;
-    if (item.stat.immutable) ++slot.protected_items;
-    const absl::CivilDay day = CreationDay(item.stat.birth);
-    const std::string name = IndexEntryName(absl::StrCat(root_, "/", item.path));
-    const bool indexed = index_.Contains(day, name);
-    if (indexed) slot.seen_keys.push_back(Index::Key(day, name));
-    RemoteItemFacts facts(fs_, root_fd_, index_, runs_, item, day, name);
-    std::optional<Action> action = Decide(item, indexed, settings_, now_, facts);
-    if (!action) return;
-    action->index_name = name;
-    slot.actions.push_back(*std::move(action));
+    const IndexRecord* record =
+        index_.Find(Identity{item.stat.ino, absl::ToUnixNanos(item.stat.birth)});
+    if (record != nullptr) slot.reached.push_back(record - index_.records().data());
+    RemoteItemFacts facts(fs_, root_fd_, runs_, item);
+    Decision decision = Decide(item, record, settings_, now_, facts);
+    std::move(decision.warnings.begin(), decision.warnings.end(),
+              std::back_inserter(slot.warnings));
+    if (decision.action) slot.actions.push_back(*std::move(decision.action));
   }
 
   void OnRefused(int worker, const std::string& path, const std::string& reason) override {
@@ -56,18 +51,16 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan`, `errors`, `seen_keys`; returns the items seen and counts
-  // those already immutable in `protected_items`.
-  uint64_t Collect(Plan* plan, std::vector<Problem>* errors,
-                   absl::flat_hash_set<std::string>* seen_keys, uint64_t* protected_items) {
+  // Moves everything found into `plan` and `errors`, marks the records the walk reached in
+  // `reached` (by position in index.records()); returns the items seen.
+  uint64_t Collect(Plan* plan, std::vector<Problem>* errors, std::vector<bool>* reached) {
     uint64_t seen = 0;
     for (Slot& slot : slots_) {
       seen += slot.seen;
-      *protected_items += slot.protected_items;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(plan->actions));
+      std::move(slot.warnings.begin(), slot.warnings.end(), std::back_inserter(plan->warnings));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
-      seen_keys->insert(std::make_move_iterator(slot.seen_keys.begin()),
-                        std::make_move_iterator(slot.seen_keys.end()));
+      for (size_t i : slot.reached) (*reached)[i] = true;
     }
     return seen;
   }
@@ -75,15 +68,14 @@ class ItemPlanner : public WalkVisitor {
  private:
   struct Slot {
     uint64_t seen = 0;
-    uint64_t protected_items = 0;
     std::vector<Action> actions;
+    std::vector<Warning> warnings;
     std::vector<Problem> errors;
-    std::vector<std::string> seen_keys;
+    std::vector<size_t> reached;
   };
   FileSystem& fs_;
   std::vector<Slot> slots_;
   const int root_fd_;
-  const std::string& root_;
   const Index& index_;
   RemoteRunFacts runs_;
   const Settings& settings_;
@@ -94,23 +86,25 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
                 const RunOptions& options, RemoteReport* report) {
   const int root_fd = session.root.get();
   const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
-                          options.deep};
+                          options.deep, options.clock_lag};
+  const Index& index = *session.index;
   Plan plan;
 
   // Facts and rules, item by item, as the walk finds them.
-  ItemPlanner items(fs, options.jobs, root_fd, remote.root, *session.index, settings, options.now);
+  ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
-  absl::flat_hash_set<std::string> seen_keys;
-  uint64_t protected_items = 0;
-  report->counts.seen = items.Collect(&plan, &report->errors, &seen_keys, &protected_items);
+  std::vector<bool> reached(index.records().size());
+  report->counts.seen = items.Collect(&plan, &report->errors, &reached);
 
-  // The index entries the walk did not reach.
-  for (const IndexKey& key : session.index->KeysExcept(seen_keys)) {
-    RemoteUnreachedFacts facts(fs, root_fd, *session.index, key);
-    DecideUnreached(key, remote.root, settings, options.now, facts, &plan);
+  // The index records the walk did not reach.
+  RemoteUnreachedFacts unreached(fs, root_fd);
+  for (size_t i = 0; i < reached.size(); ++i) {
+    if (!reached[i]) DecideUnreached(index.records()[i], settings, options.now, unreached, &plan);
   }
   std::sort(plan.actions.begin(), plan.actions.end(),
             [](const Action& a, const Action& b) { return a.path < b.path; });
+  std::sort(plan.warnings.begin(), plan.warnings.end(),
+            [](const Warning& a, const Warning& b) { return a.path < b.path; });
   std::sort(report->errors.begin(), report->errors.end(),
             [](const Problem& a, const Problem& b) { return a.path < b.path; });
 
@@ -118,9 +112,11 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
   RemoteRootFacts root_facts(fs, root_fd);
   PlanRemoteFiles(settings, options.now, root_facts, &plan);
 
+  // Judged against what the index says is protected, which hiding folders from the walk cannot
+  // shrink.
   if (options.lifting_suspended.empty() && settings.duration != absl::ZeroDuration() &&
       !options.allow_mass_lift) {
-    GuardMassLift(protected_items, options.max_lift_fraction, &plan);
+    GuardMassLift(index.protected_count(), options.max_lift_fraction, &plan);
   }
   return plan;
 }

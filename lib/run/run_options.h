@@ -16,6 +16,8 @@ struct RunOptions {
   absl::Time now;        // the run's clock reading, the same for every remote
   // Non-empty: the wall clock cannot be trusted (lib/core/guards.h); nothing is lifted.
   std::string lifting_suspended;
+  // How far the wall clock is behind what the clock record proves (lib/core/guards.h).
+  absl::Duration clock_lag;
   bool allow_mass_lift = false;
   double max_lift_fraction = 0.5;  // of a remote's protected items, above 100 items
   AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)

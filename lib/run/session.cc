@@ -10,7 +10,7 @@ namespace {
 // Step 2: the reasons this remote cannot be protected now, or "". Unless `read_only`, records the
 // filesystem fingerprint on the first run.
 std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const RemoteConfig& remote,
-                     bool read_only) {
+                     bool read_only, std::vector<Problem>* errors) {
   const std::vector<std::string> missing = MissingCapabilities();
   if (!missing.empty()) {
     return absl::StrCat("missing capabilit", missing.size() > 1 ? "ies " : "y ",
@@ -32,9 +32,12 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
   }
   // Recorded on the first run, and upgraded from the legacy form the first time it matches.
   if (!read_only && (!seen->has_value() || **seen != identity->current)) {
+    // Not being able to record it must not stop protection (a full state disk on the first
+    // run): said, and tried again by the next run.
     if (absl::Status written = state.WriteFingerprint(remote.id, identity->current);
         !written.ok()) {
-      return std::string(written.message());
+      errors->push_back(Problem{
+          "", absl::StrCat("cannot record the filesystem's identity: ", written.message())});
     }
   }
   return "";
@@ -45,7 +48,8 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
 std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote) {
   auto root = fs.OpenDirByPath(remote.root);
   if (!root.ok()) return absl::StrCat("root missing or unreadable: ", root.status().message());
-  return Unusable(fs, state, root->get(), remote, /*read_only=*/true);
+  std::vector<Problem> unused;
+  return Unusable(fs, state, root->get(), remote, /*read_only=*/true, &unused);
 }
 
 std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
@@ -84,15 +88,18 @@ std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
     return unusable(absl::StrCat("root missing or unreadable: ", root.status().message()));
   }
   session->root = *std::move(root);
-  if (std::string why = Unusable(fs, state, session->root.get(), remote, dry_run); !why.empty()) {
+  if (std::string why = Unusable(fs, state, session->root.get(), remote, dry_run, &report->errors);
+      !why.empty()) {
     return unusable(why);
   }
   auto root_stat = fs.StatFd(session->root.get(), remote.root);
   if (!root_stat.ok()) return unusable(std::string(root_stat.status().message()));
   session->root_stat = *root_stat;
-  auto index = Index::Open(fs, state.path(), remote.id, /*create=*/!dry_run);
+  auto index = Index::Open(fs, state.RemoteDir(remote.id), remote.root, /*create=*/!dry_run);
   if (!index.ok()) return unusable(absl::StrCat("index: ", index.status().message()));
   session->index = *std::move(index);
+  const std::vector<Warning>& notices = session->index->notices();
+  report->warnings.insert(report->warnings.end(), notices.begin(), notices.end());
   auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration already
   if (!globs.ok()) return unusable(std::string(globs.status().message()));
   session->globs = *std::move(globs);

@@ -12,7 +12,8 @@ RemoteReport SweepRemote(FileSystem& fs, const StateDir& state, const RemoteConf
     const SweepFacts facts =
         GatherSweepFacts(fs, session.root.get(), session.root_stat.dev, *session.index,
                          session.globs, &report->counts.seen, &report->errors);
-    const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace};
+    const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace, false,
+                            options.clock_lag};
     Plan plan;
     PlanSweep(facts, settings, options.now, &plan);
     return plan;

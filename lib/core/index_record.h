@@ -1,0 +1,100 @@
+// One record of the index (lib/fs/index.h) and the day file that holds a day's records. Pure:
+// encoding and decoding only.
+//
+// A record says that this program locked one item (a file, or a directory taken whole) and what
+// its expiry counts from. It is keyed by the item's identity (inode number and birth time), never
+// by its path: a path can be reused for another inode, and renaming a mutable parent folder moves a
+// locked item without changing it; the record follows the inode.
+//
+// The day file of day D holds the records whose reference time falls on D (UTC), so that the
+// records that may have expired are found by file name:
+//
+//   xo-immutable-index 3 <D> <count>
+//   <state> <kind> <dev> <ino> <birth ns> <reference s> <locked-at s> <shared> <path suffix>
+//   ...
+//   end <first 16 hex digits of the SHA-256 of every line above>
+//
+// where the state is P (protected), I (protected only in part: the next run finishes it) or L
+// (lifted). Fields are separated by one tab; numbers are hex except the times; records are sorted
+// by path, and each path is written as the length of the prefix it shares with the previous
+// record's path and the rest, percent-escaped (so that a record stays one line whatever the file
+// name holds). Paths are remote-relative.
+#ifndef XOI_LIB_CORE_INDEX_RECORD_H_
+#define XOI_LIB_CORE_INDEX_RECORD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+namespace xoi {
+
+// Who an inode is, across renames and reboots (device numbers can change on reboot).
+struct Identity {
+  uint64_t ino = 0;
+  int64_t birth_ns = 0;
+
+  friend bool operator==(const Identity& a, const Identity& b) {
+    return a.ino == b.ino && a.birth_ns == b.birth_ns;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const Identity& id) {
+    return H::combine(std::move(h), id.ino, id.birth_ns);
+  }
+};
+
+struct IndexRecord {
+  std::string path;  // remote-relative, where the item was last seen
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  absl::Time birth;
+  bool tree = false;  // a directory taken whole
+  // What expiry counts from: when the item was finished as this server saw it (the newest change
+  // of its content when it was locked), never anything its writer could prepare in advance.
+  absl::Time reference;
+  // Trees: every member that belongs to the item was born by then; InfinitePast when unknown
+  // (adopted items: the directory's own ctime, its lock time, stands in).
+  absl::Time locked_at = absl::InfinitePast();
+  // Lifted once its time had passed; kept while the item stays at its path, so that XO merging
+  // into it later does not make it a new backup to lock for a full duration.
+  bool lifted = false;
+  // False when the protection stopped half-way (an error, a writer): some of its members are
+  // locked, and the next run finishes the job.
+  bool complete = true;
+
+  Identity identity() const { return Identity{ino, absl::ToUnixNanos(birth)}; }
+
+  friend bool operator==(const IndexRecord& a, const IndexRecord& b) {
+    return a.path == b.path && a.dev == b.dev && a.ino == b.ino && a.birth == b.birth &&
+           a.tree == b.tree && a.reference == b.reference && a.locked_at == b.locked_at &&
+           a.lifted == b.lifted && a.complete == b.complete;
+  }
+};
+
+// The day file a record lives in: the UTC day of its reference time.
+absl::CivilDay RecordDay(const IndexRecord& record);
+
+// The text of day `day` holding `records` (sorted by path here; all must have that day).
+std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records);
+
+// The records of a day file. InvalidArgument, saying why, for anything that is not a complete,
+// intact day file of `day` in this version: truncated, a bad checksum, another version, a record
+// of another day.
+absl::StatusOr<std::vector<IndexRecord>> DecodeDayFile(absl::CivilDay day, absl::string_view text);
+
+// True for a path below a remote root: relative, without an empty, "." or ".." component or a NUL.
+// The index lives outside the remote, but nothing read from a file may lead a flag change out of
+// the remote.
+bool IsRemotePath(absl::string_view path);
+
+// "YYYY-MM-DD.idx"
+std::string DayFileName(absl::CivilDay day);
+
+}  // namespace xoi
+
+#endif  // XOI_LIB_CORE_INDEX_RECORD_H_
