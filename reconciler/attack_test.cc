@@ -20,9 +20,43 @@ using ::xoi::testing::LoopFilesystem;
 
 constexpr int64_t kDay = 24 * 3600;
 
-class AttackTest : public RemoteTest {
+// What every attack needs: writing XO's files, and reading the real flags.
+template <typename Base>
+class AttackBase : public Base {
  protected:
-  // Moves the remote (and the "outside" folder) onto a loop filesystem of `type` of the test's own.
+  // A finished VM backup run: the data file, then its metadata json.
+  void WriteRun(const std::string& vm, const std::string& dt, const std::string& data = "xva") {
+    std::filesystem::create_directories(this->root_ + "/" + vm);
+    WriteFile(this->root_ + "/" + vm + "/" + dt + ".xva", data);
+    WriteFile(this->root_ + "/" + vm + "/" + dt + ".json", "{}");
+  }
+
+  bool Locked(const std::string& path) { return ImmutablePaths(this->root_).count(path) > 0; }
+
+  // Every directory below `dir` (absolute) and `dir` itself, as paths relative to the remote root.
+  std::vector<std::string> Folders(const std::string& dir) {
+    std::vector<std::string> out = {dir.substr(this->root_.size() + 1)};
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.is_directory() && !e.is_symlink()) {
+        out.push_back(e.path().string().substr(this->root_.size() + 1));
+      }
+    }
+    return out;
+  }
+
+  static int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
+};
+
+// The attacks that need no particular filesystem run on each of ext4, XFS and btrfs.
+using AttackTest = AttackBase<OnEachFilesystem>;
+XOI_ON_EACH_FILESYSTEM(AttackTest);
+
+// The attacks staged with a particular filesystem's tools: inodes prepared days ahead (ext4's
+// debugfs sets birth time and ctime), a disk renumbered (XFS, whose f_fsid follows the device),
+// a disk filled up.
+class StagedAttackTest : public AttackBase<RemoteTest> {
+ protected:
+  // Moves the remote (and the "outside" folder) onto a loop filesystem of `type`.
   void UseLoopFilesystem(const std::string& type, int size_mib = 0) {
     std::string error;
     loop_ = LoopFilesystem::Create(type, scratch_.path(), &error,
@@ -34,34 +68,12 @@ class AttackTest : public RemoteTest {
     std::filesystem::create_directories(outside_);
   }
 
-  // A finished VM backup run: the data file, then its metadata json.
-  void WriteRun(const std::string& vm, const std::string& dt, const std::string& data = "xva") {
-    std::filesystem::create_directories(root_ + "/" + vm);
-    WriteFile(root_ + "/" + vm + "/" + dt + ".xva", data);
-    WriteFile(root_ + "/" + vm + "/" + dt + ".json", "{}");
-  }
-
-  bool Locked(const std::string& path) { return ImmutablePaths(root_).count(path) > 0; }
-
   // Sets birth time, ctime and mtime of paths (relative to the remote root) on the loop
   // filesystem: what an attacker who prepared them days ahead gets.
   bool SetTimes(std::vector<std::pair<std::string, int64_t>> times) {
     for (auto& [path, when] : times) path = "remote/" + path;
     return loop_->SetTimes(times);
   }
-
-  // Every directory below `dir` (absolute) and `dir` itself, as paths relative to the remote root.
-  std::vector<std::string> Folders(const std::string& dir) {
-    std::vector<std::string> out = {dir.substr(root_.size() + 1)};
-    for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-      if (e.is_directory() && !e.is_symlink()) {
-        out.push_back(e.path().string().substr(root_.size() + 1));
-      }
-    }
-    return out;
-  }
-
-  static int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
   std::unique_ptr<LoopFilesystem> loop_;  // destroyed before scratch_, which holds it
 };
@@ -74,7 +86,7 @@ class AttackTest : public RemoteTest {
 // duration used to be "expired and never protected" (never locked, silently); a younger one was
 // lifted days early. Expiry now counts from the newest change of the item (the copy and the rename
 // set its ctime, which nobody but root can move back).
-TEST_F(AttackTest, ABackupMovedIntoAnInodePreparedDaysAheadIsLockedForTheFullDuration) {
+TEST_F(StagedAttackTest, ABackupMovedIntoAnInodePreparedDaysAheadIsLockedForTheFullDuration) {
   XOI_REQUIRE_LOOP_FS("ext4");
   UseLoopFilesystem("ext4");
   const std::string vm = "xo-vm-backups/vm1";
@@ -107,7 +119,7 @@ TEST_F(AttackTest, ABackupMovedIntoAnInodePreparedDaysAheadIsLockedForTheFullDur
 // No race needed: the writer keeps a VHD directory of its own unfinished (born days ago), renames
 // the folder holding a newer, locked backup into it, then completes it. It used to be locked whole
 // with its old creation day and lifted, with the newer backup inside, days early.
-TEST_F(AttackTest, ANewerBackupMovedIntoAnOlderVhdDirectoryIsNotLiftedWithIt) {
+TEST_F(StagedAttackTest, ANewerBackupMovedIntoAnOlderVhdDirectoryIsNotLiftedWithIt) {
   XOI_REQUIRE_LOOP_FS("ext4");
   UseLoopFilesystem("ext4");
   // A legitimate, newer backup: locked by the first run.
@@ -146,7 +158,7 @@ TEST_F(AttackTest, ANewerBackupMovedIntoAnOlderVhdDirectoryIsNotLiftedWithIt) {
 // last, from a listing made earlier, so such a folder stayed mutable, and anything renamed into it
 // later was unlocked when the directory expired. Every folder is now locked before it is listed:
 // the strike fails, or whatever it made is locked.
-TEST_F(AttackTest, AFolderMadeInsideAVhdDirectoryWhileItIsBeingLockedDoesNotStayMutable) {
+TEST_P(AttackTest, AFolderMadeInsideAVhdDirectoryWhileItIsBeingLockedDoesNotStayMutable) {
   int strikes = 0;
   for (int attempt = 0; attempt < 3 && strikes < 2; ++attempt) {
     const std::string vhd =
@@ -196,7 +208,7 @@ TEST_F(AttackTest, AFolderMadeInsideAVhdDirectoryWhileItIsBeingLockedDoesNotStay
 // A folder inside a locked VHD directory that is mutable (made by root, or by an older version of
 // this program that lost the race above) holds whatever was renamed into it. The directory's lift
 // must not descend into it, nor clear anything born after the directory was locked.
-TEST_F(AttackTest, ALiftNeverDescendsIntoAMutableFolderNorClearsWhatCameInLater) {
+TEST_P(AttackTest, ALiftNeverDescendsIntoAMutableFolderNorClearsWhatCameInLater) {
   const std::string vhd = "xo-vm-backups/vm1/vdis/job/vdi/data/20261201T000000Z.vhd";
   std::filesystem::create_directories(root_ + "/" + vhd + "/blocks/0");
   WriteFile(root_ + "/" + vhd + "/blocks/0/0", "block");
@@ -227,7 +239,7 @@ TEST_F(AttackTest, ALiftNeverDescendsIntoAMutableFolderNorClearsWhatCameInLater)
 // A wall clock moved forward by less than the threshold at each NTP poll used to pass the time
 // guard every time (it compared each run with the previous one only) and empty the remote. Drift is
 // now measured against the first record of this boot.
-TEST_F(AttackTest, AClockMovedForwardInStepsBelowTheThresholdSuspendsLifting) {
+TEST_P(AttackTest, AClockMovedForwardInStepsBelowTheThresholdSuspendsLifting) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("1d", "0s", "24h");
   ASSERT_EQ(Run().exit_code, 0);
@@ -244,7 +256,7 @@ TEST_F(AttackTest, AClockMovedForwardInStepsBelowTheThresholdSuspendsLifting) {
 
 // A clock record that cannot be read used to count as "first run": no shift, lifting allowed. It
 // now fails closed.
-TEST_F(AttackTest, ADamagedClockRecordSuspendsLiftingInsteadOfTrustingTheClock) {
+TEST_P(AttackTest, ADamagedClockRecordSuspendsLiftingInsteadOfTrustingTheClock) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d", "0s", "24h");
   ASSERT_EQ(Run().exit_code, 0);
@@ -259,7 +271,7 @@ TEST_F(AttackTest, ADamagedClockRecordSuspendsLiftingInsteadOfTrustingTheClock) 
 // While the clock is behind (stepped back by less than the threshold), a backup written meanwhile
 // gets a ctime in the past; once the clock is corrected it used to look that much older, and
 // expire early. Its reference is corrected by how far the clock was behind the highest time seen.
-TEST_F(AttackTest, ABackupWrittenWhileTheClockWasBehindDoesNotExpireEarly) {
+TEST_F(StagedAttackTest, ABackupWrittenWhileTheClockWasBehindDoesNotExpireEarly) {
   XOI_REQUIRE_LOOP_FS("ext4");
   UseLoopFilesystem("ext4");
   WriteRun("xo-vm-backups/vm0", "20261130T000000Z");
@@ -284,7 +296,7 @@ TEST_F(AttackTest, ABackupWrittenWhileTheClockWasBehindDoesNotExpireEarly) {
 // Hiding the folders that are not about to expire (renaming them to dot-names) made an ordinary
 // day's expiries look like a mass lift, and every lift was held back for as long as the attacker
 // liked. The guard now counts what the index says is protected.
-TEST_F(AttackTest, HidingFoldersFromTheWalkDoesNotHoldRetentionHostage) {
+TEST_F(StagedAttackTest, HidingFoldersFromTheWalkDoesNotHoldRetentionHostage) {
   XOI_REQUIRE_LOOP_FS("ext4");
   UseLoopFilesystem("ext4");
   std::vector<std::pair<std::string, int64_t>> times;
@@ -317,7 +329,7 @@ TEST_F(AttackTest, HidingFoldersFromTheWalkDoesNotHoldRetentionHostage) {
 // ---------------------------------------------------------------------------------------------
 // Never lift early: the configuration (hole 3).
 
-TEST_F(AttackTest, ADurationThatRoundsToZeroIsAConfigurationErrorNotARelease) {
+TEST_P(AttackTest, ADurationThatRoundsToZeroIsAConfigurationErrorNotARelease) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -335,7 +347,7 @@ TEST_F(AttackTest, ADurationThatRoundsToZeroIsAConfigurationErrorNotARelease) {
 
 // A crafted immutability.json used to abort every run with an uncaught Boost.JSON exception after
 // the walk: nothing locked, on this remote or any after it, every minute, for ever.
-TEST_F(AttackTest, ACraftedImmutabilityJsonStopsNeitherThisRemoteNorTheNext) {
+TEST_P(AttackTest, ACraftedImmutabilityJsonStopsNeitherThisRemoteNorTheNext) {
   Generate({});
   const std::string second = scratch_.path() + "/second";
   std::filesystem::create_directories(second + "/xo-vm-backups/vm");
@@ -356,7 +368,7 @@ TEST_F(AttackTest, ACraftedImmutabilityJsonStopsNeitherThisRemoteNorTheNext) {
 
 // A VM folder whose name holds a newline and a journal priority used to forge a whole journal line
 // through the reason text (the run file's path was embedded raw).
-TEST_F(AttackTest, ANameWithANewlineCannotForgeAJournalLine) {
+TEST_P(AttackTest, ANameWithANewlineCannotForgeAJournalLine) {
   Generate({});
   // Locked with a reason that names the run's json, inside that folder.
   WriteRun("xo-vm-backups/x\n<3>FORGED: every backup was deleted", "20261201T000000Z");
@@ -380,7 +392,7 @@ TEST_F(AttackTest, ANameWithANewlineCannotForgeAJournalLine) {
 
 // XFS derives f_fsid from the device number: after a reboot that renumbers the disk (dm, LVM,
 // iSCSI, loop), every run used to call the remote unusable until someone deleted the record.
-TEST_F(AttackTest, AnXfsRemoteOnARenumberedDiskStaysUsableAndAnUnmountedOneDoesNot) {
+TEST_F(StagedAttackTest, AnXfsRemoteOnARenumberedDiskStaysUsableAndAnUnmountedOneDoesNot) {
   XOI_REQUIRE_LOOP_FS("xfs");
   UseLoopFilesystem("xfs");
   WriteRun("xo-vm-backups/vm", "20261201T000000Z");
@@ -406,7 +418,7 @@ TEST_F(AttackTest, AnXfsRemoteOnARenumberedDiskStaysUsableAndAnUnmountedOneDoesN
 // A full filesystem made the O_TMPFILE probe fail with ENOSPC, and the whole remote was called
 // unusable: the last backups written before the disk filled were never locked. Locking needs no
 // space.
-TEST_F(AttackTest, TheLastBackupsOnAFullDiskAreStillLocked) {
+TEST_F(StagedAttackTest, TheLastBackupsOnAFullDiskAreStillLocked) {
   XOI_REQUIRE_LOOP_FS("ext4");
   UseLoopFilesystem("ext4", 16);
   WriteRun("xo-vm-backups/vm", "20261201T000000Z");
@@ -434,7 +446,7 @@ TEST_F(AttackTest, TheLastBackupsOnAFullDiskAreStillLocked) {
 
 // A FIFO planted inside a VHD directory used to get the whole directory refused, unlocked, and
 // `verify` passed. The directory is now locked without it, and `verify` and the metrics name it.
-TEST_F(AttackTest, APlantedFifoNeitherKeepsABackupUnlockedNorPassesVerify) {
+TEST_P(AttackTest, APlantedFifoNeitherKeepsABackupUnlockedNorPassesVerify) {
   const std::string vhd = "xo-vm-backups/vm/vdis/job/vdi/data/20261201T000000Z.vhd";
   std::filesystem::create_directories(root_ + "/" + vhd + "/blocks/0");
   WriteFile(root_ + "/" + vhd + "/blocks/0/0", "block");
@@ -457,7 +469,7 @@ TEST_F(AttackTest, APlantedFifoNeitherKeepsABackupUnlockedNorPassesVerify) {
 // A finished backup that a writer keeps open (so that it can never be locked) used to wait for
 // ever, and the run's own compliance checks passed. Once it has been finished for longer than
 // orphanGrace, they fail, and the metrics count it.
-TEST_F(AttackTest, ABackupHeldOpenPastOrphanGraceFailsTheChecks) {
+TEST_P(AttackTest, ABackupHeldOpenPastOrphanGraceFailsTheChecks) {
   WriteRun("xo-vm-backups/vm", "20261201T000000Z");
   WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {\"r1\": {\"root\": \"" +
                          root_ + "\", \"immutabilityDuration\": \"7d\", \"settle\": \"0s\", " +
@@ -489,7 +501,7 @@ TEST_F(AttackTest, ABackupHeldOpenPastOrphanGraceFailsTheChecks) {
 // Renaming the mutable parent of a locked file and recreating its path used to overwrite the old
 // index entry (keyed by path): the old inode stayed locked for ever with no entry. Records are
 // keyed by identity now: both are kept, and the sweep lifts the moved one once it expires.
-TEST_F(AttackTest, APathReusedForAnotherInodeKeepsBothRecords) {
+TEST_P(AttackTest, APathReusedForAnotherInodeKeepsBothRecords) {
   WriteRun("xo-vm-backups/vm", "20261201T000000Z");
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);

@@ -11,7 +11,8 @@
 namespace xoi {
 namespace {
 
-using HardeningTest = RemoteTest;
+class HardeningTest : public OnEachFilesystem {};
+XOI_ON_EACH_FILESYSTEM(HardeningTest);
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -22,7 +23,7 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-TEST_F(HardeningTest, AWallClockJumpSuspendsLiftingUntilRootClearsIt) {
+TEST_P(HardeningTest, AWallClockJumpSuspendsLiftingUntilRootClearsIt) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d", "0s", "24h");
   ASSERT_EQ(Run().exit_code, 0);
@@ -47,7 +48,7 @@ TEST_F(HardeningTest, AWallClockJumpSuspendsLiftingUntilRootClearsIt) {
   EXPECT_EQ(Run().exit_code, 0);
 }
 
-TEST_F(HardeningTest, ABackwardJumpBelowTheHighestTimeSeenIsAShiftToo) {
+TEST_P(HardeningTest, ABackwardJumpBelowTheHighestTimeSeenIsAShiftToo) {
   Generate({});
   WriteConfig("7d", "0s", "24h");
   ASSERT_EQ(Run().exit_code, 0);
@@ -56,7 +57,7 @@ TEST_F(HardeningTest, ABackwardJumpBelowTheHighestTimeSeenIsAShiftToo) {
   EXPECT_THAT(back.err, HasSubstr("went back"));
 }
 
-TEST_F(HardeningTest, TheMassLiftGuardHoldsLiftsBackUnlessAllowed) {
+TEST_P(HardeningTest, TheMassLiftGuardHoldsLiftsBackUnlessAllowed) {
   const std::set<std::string> expected = Generate({"--vms", "6"});
   WriteConfig("7d");
   const ProcessResult first = Run();
@@ -72,7 +73,7 @@ TEST_F(HardeningTest, TheMassLiftGuardHoldsLiftsBackUnlessAllowed) {
   EXPECT_GT(Count(allowed, "lifted"), 100);
 }
 
-TEST_F(HardeningTest, DurationZeroIsAnExplicitMassLift) {
+TEST_P(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   Generate({"--vms", "6"});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -82,7 +83,7 @@ TEST_F(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
 }
 
-TEST_F(HardeningTest, EveryFlagChangeIsInTheAppendOnlyAuditLog) {
+TEST_P(HardeningTest, EveryFlagChangeIsInTheAppendOnlyAuditLog) {
   Generate({});
   WriteConfig("7d");
   const ProcessResult r = Run();
@@ -106,7 +107,7 @@ TEST_F(HardeningTest, EveryFlagChangeIsInTheAppendOnlyAuditLog) {
   if (fd >= 0) close(fd);
 }
 
-TEST_F(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
+TEST_P(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   Generate({});
   WriteConfig("7d");
   std::filesystem::create_directories(index_);
@@ -119,7 +120,7 @@ TEST_F(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   EXPECT_EQ(Run().exit_code, 0);
 }
 
-TEST_F(HardeningTest, ALostIndexNeverLiftsAndIsRebuiltFromTheWalk) {
+TEST_P(HardeningTest, ALostIndexNeverLiftsAndIsRebuiltFromTheWalk) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   const ProcessResult first = Run();
@@ -139,7 +140,7 @@ TEST_F(HardeningTest, ALostIndexNeverLiftsAndIsRebuiltFromTheWalk) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(HardeningTest, SweepFindsLockedFilesMovedOutOfReachAndLiftsThemOnceExpired) {
+TEST_P(HardeningTest, SweepFindsLockedFilesMovedOutOfReachAndLiftsThemOnceExpired) {
   const std::set<std::string> expected = Generate({"--vms", "1"});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -178,7 +179,7 @@ TEST_F(HardeningTest, SweepFindsLockedFilesMovedOutOfReachAndLiftsThemOnceExpire
   EXPECT_THAT(late.out, HasSubstr("not in the index"));
 }
 
-TEST_F(HardeningTest, RunsWithOnlyTheFourCapabilitiesAndNamesAMissingOne) {
+TEST_P(HardeningTest, RunsWithOnlyTheFourCapabilitiesAndNamesAMissingOne) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   const std::string bin = Runfile("reconciler/xo-immutable");
@@ -195,7 +196,7 @@ TEST_F(HardeningTest, RunsWithOnlyTheFourCapabilitiesAndNamesAMissingOne) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilities) {
+TEST_P(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilities) {
   // XO writing over NFS with root squashing: every file and folder belongs to nobody.
   std::set<std::string> expected = Generate({});
   ASSERT_EQ(RunProcess({"chown", "-R", "65534:65534", root_}).exit_code, 0);
@@ -220,7 +221,7 @@ TEST_F(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilitie
   EXPECT_TRUE(ImmutablePaths(root_).count("immutability.json"));
 }
 
-TEST_F(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
+TEST_P(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
   const std::set<std::string> expected = Generate({});
   ScopedMount small("tmpfs", index_, "mode=0700,size=1m");
   ASSERT_TRUE(small.ok());
@@ -247,7 +248,7 @@ TEST_F(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
   EXPECT_EQ(static_cast<int64_t>(CountIndexEntries(index_ + "/r1")), Count(again, "seen"));
 }
 
-TEST_F(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
+TEST_P(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
   const std::set<std::string> expected = Generate({"--vms", "4", "--blocks", "100"});
   WriteConfig("7d", "1h");  // nothing new settles: the churn is never locked
   std::atomic<bool> stop{false};
@@ -278,7 +279,7 @@ TEST_F(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
   EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
 }
 
-TEST_F(HardeningTest, SymlinksAtEveryLevelOfTheGlobSetAreNeverFollowed) {
+TEST_P(HardeningTest, SymlinksAtEveryLevelOfTheGlobSetAreNeverFollowed) {
   // Outside: a complete, finished VM backup tree. Inside: symlinks to its parts at each level.
   const std::string out_vm = outside_ + "/xo-vm-backups/vm";
   const std::string vdi = out_vm + "/vdis/job/vdi";

@@ -21,6 +21,7 @@
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/loop_fs.h"
 #include "lib/testing/scratch.h"
 
 namespace xoi {
@@ -130,6 +131,32 @@ class RemoteTest : public ::testing::Test {
   ScratchDir scratch_;
   std::string root_, outside_, index_, config_;
 };
+
+// RemoteTest with the remote (and the outside folder) on a real loop filesystem of the test's own,
+// of the type the test is instantiated with (XOI_ON_EACH_FILESYSTEM): the kernel's behaviour
+// differs between ext4, XFS and btrfs exactly where the program depends on it. A failure names the
+// filesystem in the test's name ("RunTest.SecondRunChangesNothing/xfs").
+class OnEachFilesystem : public RemoteTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    RemoteTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    XOI_REQUIRE_LOOP_FS(GetParam());
+    std::string error;
+    loop_ = testing::LoopFilesystem::Create(GetParam(), scratch_.path(), &error);
+    ASSERT_NE(loop_, nullptr) << error;
+    root_ = loop_->mount_point() + "/remote";
+    outside_ = loop_->mount_point() + "/outside";
+    std::filesystem::create_directories(outside_);
+  }
+
+  std::unique_ptr<testing::LoopFilesystem> loop_;  // destroyed before scratch_, which holds it
+};
+
+#define XOI_ON_EACH_FILESYSTEM(suite)                                \
+  INSTANTIATE_TEST_SUITE_P(                                          \
+      Filesystems, suite, ::testing::Values("ext4", "xfs", "btrfs"), \
+      [](const ::testing::TestParamInfo<std::string>& info) { return info.param; })
 
 // Mounts a filesystem for the duration of a test (root only); unmounts even when the test fails.
 class ScopedMount {

@@ -5,9 +5,10 @@
 namespace xoi {
 namespace {
 
-using RunTest = RemoteTest;
+class RunTest : public OnEachFilesystem {};
+XOI_ON_EACH_FILESYSTEM(RunTest);
 
-TEST_F(RunTest, FirstRunLocksExactlyTheFinishedBackups) {
+TEST_P(RunTest, FirstRunLocksExactlyTheFinishedBackups) {
   const std::set<std::string> expected = Generate();
   WriteConfig("7d");
   const ProcessResult r = Run();
@@ -21,7 +22,7 @@ TEST_F(RunTest, FirstRunLocksExactlyTheFinishedBackups) {
       << "every protected item but metadata.json and immutability.json is indexed";
 }
 
-TEST_F(RunTest, SecondRunChangesNothing) {
+TEST_P(RunTest, SecondRunChangesNothing) {
   const std::set<std::string> expected = Generate();
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -33,7 +34,7 @@ TEST_F(RunTest, SecondRunChangesNothing) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, DryRunChangesNothingAndListsThePlan) {
+TEST_P(RunTest, DryRunChangesNothingAndListsThePlan) {
   const std::set<std::string> expected = Generate();
   WriteConfig("7d");
   const ProcessResult r =
@@ -69,7 +70,7 @@ std::vector<std::string> PlannedEntries(const ProcessResult& r, bool executed) {
   return entries;
 }
 
-TEST_F(RunTest, TheDryRunPrintsExactlyThePlanTheRealRunCarriesOut) {
+TEST_P(RunTest, TheDryRunPrintsExactlyThePlanTheRealRunCarriesOut) {
   Generate();
   WriteConfig("7d");
   const std::vector<std::string> planned = PlannedEntries(Run({"--dry-run"}), false);
@@ -82,7 +83,7 @@ TEST_F(RunTest, TheDryRunPrintsExactlyThePlanTheRealRunCarriesOut) {
                           [](const std::string& e) { return e.rfind("lift ", 0) == 0; }));
 }
 
-TEST_F(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
+TEST_P(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -106,7 +107,7 @@ TEST_F(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, RunPastTheDurationLiftsEverythingAndEmptiesTheIndex) {
+TEST_P(RunTest, RunPastTheDurationLiftsEverythingAndEmptiesTheIndex) {
   Generate();
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -130,7 +131,7 @@ TEST_F(RunTest, RunPastTheDurationLiftsEverythingAndEmptiesTheIndex) {
   }
 }
 
-TEST_F(RunTest, DurationZeroReleasesTheWholeRemote) {
+TEST_P(RunTest, DurationZeroReleasesTheWholeRemote) {
   Generate();
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -142,7 +143,7 @@ TEST_F(RunTest, DurationZeroReleasesTheWholeRemote) {
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
 }
 
-TEST_F(RunTest, ImmutabilityJsonTellsXoAndKeepsSinceWhenTheDurationChanges) {
+TEST_P(RunTest, ImmutabilityJsonTellsXoAndKeepsSinceWhenTheDurationChanges) {
   Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -157,7 +158,7 @@ TEST_F(RunTest, ImmutabilityJsonTellsXoAndKeepsSinceWhenTheDurationChanges) {
   EXPECT_TRUE(ImmutablePaths(root_).count("immutability.json"));
 }
 
-TEST_F(RunTest, NothingIsWrittenIntoARemoteXoHasNotInitialised) {
+TEST_P(RunTest, NothingIsWrittenIntoARemoteXoHasNotInitialised) {
   std::filesystem::create_directories(root_);
   WriteConfig("7d");
   const ProcessResult r = Run();
@@ -165,7 +166,7 @@ TEST_F(RunTest, NothingIsWrittenIntoARemoteXoHasNotInitialised) {
   EXPECT_TRUE(std::filesystem::is_empty(root_)) << "XO refuses to initialise a non-empty folder";
 }
 
-TEST_F(RunTest, ItemsLockedByXosDaemonAreIndexed) {
+TEST_P(RunTest, ItemsLockedByXosDaemonAreIndexed) {
   const std::set<std::string> expected = Generate({});
   std::string json_file;
   for (const std::string& p : expected) {
@@ -182,7 +183,7 @@ TEST_F(RunTest, ItemsLockedByXosDaemonAreIndexed) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, AHeldLockMeansExit75AndNothingTouched) {
+TEST_P(RunTest, AHeldLockMeansExit75AndNothingTouched) {
   Generate({});
   WriteConfig("7d");
   std::filesystem::create_directories(index_ + "/r1");
@@ -196,7 +197,7 @@ TEST_F(RunTest, AHeldLockMeansExit75AndNothingTouched) {
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
 }
 
-TEST_F(RunTest, TwoConcurrentRunsDoNotBothAct) {
+TEST_P(RunTest, TwoConcurrentRunsDoNotBothAct) {
   const std::set<std::string> expected = Generate({"--vms", "8", "--blocks", "64"});
   WriteConfig("7d");
   std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "--config", config_};
@@ -216,7 +217,7 @@ TEST_F(RunTest, TwoConcurrentRunsDoNotBothAct) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
+TEST_P(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
   const std::set<std::string> expected = Generate({"--vms", "6", "--blocks", "300"});
   WriteConfig("7d");
   for (int delay_ms : {2, 5, 10, 20, 40}) {
@@ -247,7 +248,7 @@ TEST_F(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
 }
 
-TEST_F(RunTest, AMissingRootIsUnusableAndTheOtherRemotesGoOn) {
+TEST_P(RunTest, AMissingRootIsUnusableAndTheOtherRemotesGoOn) {
   const std::set<std::string> expected = Generate({});
   WriteFile(config_, "{\"indexPath\": \"" + index_ +
                          "\", \"remotes\": {"
@@ -265,7 +266,7 @@ TEST_F(RunTest, AMissingRootIsUnusableAndTheOtherRemotesGoOn) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, AConfigurationErrorExits2AndTouchesNothing) {
+TEST_P(RunTest, AConfigurationErrorExits2AndTouchesNothing) {
   Generate({});
   WriteFile(config_, "{\"remotes\": {\"r1\": {\"root\": \"" + root_ +
                          "\", \"immutabilityDuration\": \"7d\", \"setle\": \"0s\"}}}");
@@ -276,7 +277,7 @@ TEST_F(RunTest, AConfigurationErrorExits2AndTouchesNothing) {
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
 }
 
-TEST_F(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
+TEST_P(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -297,7 +298,7 @@ TEST_F(RunTest, AFileReplacedOnTheSamePathIsNotTakenForDrift) {
   EXPECT_FALSE(ImmutablePaths(root_).count(file));
 }
 
-TEST_F(RunTest, ADeepRunFindsAndRepairsAMemberUnlockedInsideAProtectedTree) {
+TEST_P(RunTest, ADeepRunFindsAndRepairsAMemberUnlockedInsideAProtectedTree) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -314,7 +315,7 @@ TEST_F(RunTest, ADeepRunFindsAndRepairsAMemberUnlockedInsideAProtectedTree) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, AFileStillOpenForWritingWaits) {
+TEST_P(RunTest, AFileStillOpenForWritingWaits) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   const std::string file = FirstWith(expected, ".xva");
@@ -332,7 +333,7 @@ TEST_F(RunTest, AFileStillOpenForWritingWaits) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
+TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
   ScopedMount ramfs("ramfs", root_);
   ASSERT_TRUE(ramfs.ok());
   Generate({});
@@ -347,7 +348,7 @@ TEST_F(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
   EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
 }
 
-TEST_F(RunTest, CheckSaysUsableAndWritesNothing) {
+TEST_P(RunTest, CheckSaysUsableAndWritesNothing) {
   Generate({});
   WriteConfig("7d");
   const ProcessResult check =
@@ -358,7 +359,7 @@ TEST_F(RunTest, CheckSaysUsableAndWritesNothing) {
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
 }
 
-TEST_F(RunTest, ARemoteWhoseDiskIsNoLongerMountedIsUnusable) {
+TEST_P(RunTest, ARemoteWhoseDiskIsNoLongerMountedIsUnusable) {
   ScopedMount disk("tmpfs", root_);
   ASSERT_TRUE(disk.ok());
   Generate({});
@@ -371,7 +372,7 @@ TEST_F(RunTest, ARemoteWhoseDiskIsNoLongerMountedIsUnusable) {
   EXPECT_TRUE(std::filesystem::is_empty(root_));
 }
 
-TEST_F(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
+TEST_P(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
   const std::set<std::string> expected = Generate({});
   const std::string vm = root_ + "/xo-vm-backups/mounted-vm";
   ScopedMount inner("tmpfs", vm);
@@ -386,7 +387,7 @@ TEST_F(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
+TEST_P(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
   Generate();
   WriteConfig("7d");
   const ProcessResult r = Run({"--dry-run"});
@@ -407,7 +408,7 @@ TEST_F(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
   EXPECT_TRUE(found) << "the non-UTF-8 name got no path_base64";
 }
 
-TEST_F(RunTest, XosOwnConfigTomlWorksAsIs) {
+TEST_P(RunTest, XosOwnConfigTomlWorksAsIs) {
   const std::set<std::string> expected = Generate({});
   const std::string toml = scratch_.path() + "/config.toml";
   WriteFile(toml, "liftEvery = \"1h\"\nindexPath = \"" + index_ + "\"\n\n[remotes.remote1]\n" +
@@ -419,7 +420,7 @@ TEST_F(RunTest, XosOwnConfigTomlWorksAsIs) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_F(RunTest, ReportFileAndRemoteSelection) {
+TEST_P(RunTest, ReportFileAndRemoteSelection) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   const std::string report = scratch_.path() + "/report.json";
