@@ -215,6 +215,15 @@ TEST(ItemExpiresAtTest, StartOfTheNextUtcDayPlusTheDuration) {
   EXPECT_EQ(ItemExpiresAt(kFresh, settings), Utc(2026, 11, 20));
 }
 
+// A tree whose members could not all be examined counts as changed at InfiniteFuture: it never
+// expires (and the arithmetic on such a reference must not overflow: ASan found it did).
+TEST(ItemExpiresAtTest, AReferenceThatIsNoTimeNeverExpires) {
+  Settings settings;
+  settings.duration = k14d;
+  EXPECT_EQ(ItemExpiresAt(absl::InfiniteFuture(), settings), absl::InfiniteFuture());
+  EXPECT_EQ(ItemExpiresAt(absl::InfinitePast(), settings), absl::InfiniteFuture());
+}
+
 TEST(DecideTest, ImmutableItems) {
   const std::vector<Case> cases = {
       {.name = "steady state: immutable, protected, not expired: nothing, no fact asked",

@@ -25,8 +25,13 @@ std::string Ago(absl::Duration d) {
   return seconds <= absl::ZeroDuration() ? "0s" : DurationText(seconds);
 }
 
+// A reference that is not a time (a tree that could not be examined counts as changed at
+// InfiniteFuture) never expires.
+bool Finite(absl::Time t) { return t != absl::InfiniteFuture() && t != absl::InfinitePast(); }
+
 bool Expired(absl::Time reference, const Settings& settings, absl::Time now) {
-  return IsExpired(CreationDay(reference), settings.duration, now);
+  return settings.duration == absl::ZeroDuration() ||
+         (Finite(reference) && IsExpired(CreationDay(reference), settings.duration, now));
 }
 
 // Why an expired item is lifted.
@@ -84,7 +89,8 @@ void WarnOddMembers(const std::vector<OddMember>& odd, std::vector<Warning>* war
 }  // namespace
 
 absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings) {
-  return ExpiresAt(CreationDay(reference), settings.duration);
+  return Finite(reference) ? ExpiresAt(CreationDay(reference), settings.duration)
+                           : absl::InfiniteFuture();
 }
 
 // ---------------------------------------------------------------------------------------------
