@@ -12,13 +12,10 @@
 #include "lib/core/plan.h"
 #include "lib/core/rules.h"
 #include "lib/core/xo_layout.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
-
-absl::Time Utc(int y, int mo, int d, int h = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0), absl::UTCTimeZone());
-}
 
 const absl::Time kNow = Utc(2026, 11, 20, 12);
 const absl::Time kFresh = Utc(2026, 11, 19, 10);  // protected until 2026-12-04 with 14d

@@ -7,13 +7,10 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
-
-absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
-}
 
 struct DayCase {
   absl::Time birth;

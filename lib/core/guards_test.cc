@@ -14,16 +14,13 @@
 #include "gtest/gtest.h"
 #include "lib/core/facts.h"
 #include "lib/core/plan.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
-}
 
 Action MakeAction(ActionKind kind, std::string path) {
   Action a{kind, std::move(path), false, FileStat{}};

@@ -24,15 +24,12 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
 
 using ::testing::HasSubstr;
-
-absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
-}
 
 const absl::CivilDay kDay(2026, 11, 20);
 const absl::Time kDayStart = Utc(2026, 11, 20);

@@ -16,16 +16,13 @@
 #include "lib/core/plan.h"
 #include "lib/core/rules.h"
 #include "lib/core/xo_layout.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
-}
 
 // Returns fixed facts and counts how often each is asked for.
 class FakeRemoteFileFacts : public RemoteFileFacts {

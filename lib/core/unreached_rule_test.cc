@@ -15,15 +15,12 @@
 #include "lib/core/index_record.h"
 #include "lib/core/plan.h"
 #include "lib/core/rules.h"
+#include "lib/testing/utc.h"
 
 namespace xoi {
 namespace {
 
 using ::testing::HasSubstr;
-
-absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
-}
 
 // Returns fixed facts and records what it is asked for.
 class FakeUnreachedFacts : public UnreachedFacts {
