@@ -139,6 +139,12 @@ absl::Status FakeFileSystem::Append(int fd, absl::string_view content,
   return real_.Append(fd, content, path_for_errors);
 }
 
+absl::Status FakeFileSystem::PRead(int fd, uint64_t offset, char* buffer, size_t size,
+                                   absl::string_view path_for_errors) {
+  XOI_RETURN_IF_ERROR(Injected(Op::kRead, path_for_errors));
+  return real_.PRead(fd, offset, buffer, size, path_for_errors);
+}
+
 absl::StatusOr<int> FakeFileSystem::GetInodeFlags(int fd, absl::string_view path_for_errors) {
   XOI_RETURN_IF_ERROR(Injected(Op::kGetFlags, path_for_errors));
   XOI_ASSIGN_OR_RETURN(FileStat st, real_.StatFd(fd, path_for_errors));

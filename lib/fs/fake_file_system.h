@@ -26,7 +26,7 @@ class FakeFileSystem : public FileSystem {
     kStat,      // StatAt, StatFd
     kOpen,      // OpenBeneath, OpenAt, CreateAt, OpenDirByPath
     kList,      // ListDir
-    kRead,      // ReadSmallFile
+    kRead,      // ReadSmallFile, PRead
     kSetFlag,   // SetInodeFlag
     kGetFlags,  // GetInodeFlags
     kLease,     // TakeReadLease
@@ -71,6 +71,8 @@ class FakeFileSystem : public FileSystem {
                                             absl::string_view path_for_errors) override;
   absl::Status Append(int fd, absl::string_view content,
                       absl::string_view path_for_errors) override;
+  absl::Status PRead(int fd, uint64_t offset, char* buffer, size_t size,
+                     absl::string_view path_for_errors) override;
   absl::StatusOr<int> GetInodeFlags(int fd, absl::string_view path_for_errors) override;
   absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on,
                                     absl::string_view path_for_errors) override;

@@ -190,6 +190,18 @@ class RealFs : public FileSystem {
     return absl::OkStatus();
   }
 
+  absl::Status PRead(int fd, uint64_t offset, char* buffer, size_t size,
+                     absl::string_view path_for_errors) override {
+    for (size_t done = 0; done < size;) {
+      const ssize_t n = pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError(errno, "read", path_for_errors);
+      if (n == 0) return absl::DataLossError(absl::StrCat("read ", path_for_errors, ": ends early"));
+      done += static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<int> GetInodeFlags(int fd, absl::string_view path_for_errors) override {
     int flags = 0;
     if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) {

@@ -74,6 +74,11 @@ class FileSystem {
   virtual absl::Status Append(int fd, absl::string_view content,
                               absl::string_view path_for_errors) = 0;
 
+  // Reads exactly `size` bytes at `offset` of `fd` into `buffer` (pread); a file that ends before
+  // is an error (DataLoss).
+  virtual absl::Status PRead(int fd, uint64_t offset, char* buffer, size_t size,
+                             absl::string_view path_for_errors) = 0;
+
   // The inode flags of `fd` (FS_IOC_GETFLAGS): fails where the filesystem has none.
   virtual absl::StatusOr<int> GetInodeFlags(int fd, absl::string_view path_for_errors) = 0;
 
