@@ -88,7 +88,7 @@ class Generator {
         ++year;
       }
     }
-    char buf[32];
+    char buf[64];  // room for any int, so that the compiler can prove nothing is cut
     snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d0000Z", year, month + 1, day + 1, hour);
     return buf;
   }
