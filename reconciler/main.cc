@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/config.h"
+#include "lib/core/expiry.h"
 #include "lib/report/run_report.h"
 #include "lib/run/commands.h"
 #include "lib/run/config_file.h"
@@ -28,6 +29,8 @@ constexpr char kUsage[] = R"(Usage:
   xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
                      [--report-file FILE]
   xo-immutable clear-time-shift [--config FILE]
+  xo-immutable index dump [--config FILE] [--remote ID]... [--day YYYY-MM-DD]
+                          [--report text|json] [--report-file FILE]
   xo-immutable --help | --version
 
 Makes every finished Xen Orchestra backup on the configured remotes immutable (chattr +i) for the
@@ -49,6 +52,8 @@ Commands:
   sweep             walk each whole remote for locked inodes no glob reaches any more (a renamed
                     folder); lift those the index knows once expired (run it daily)
   clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
+  index dump        print what the index records (day, state, inode, reference, expiry,
+                    path); read-only
 
 Options:
   --config FILE       configuration, JSON or (*.toml) XO's TOML (default
@@ -65,6 +70,7 @@ Options:
   --report-file FILE  write the report to FILE instead of stdout
   --metrics-file FILE write Prometheus metrics to FILE (for node_exporter's textfile collector)
   --vm UUID           status: only this VM
+  --day YYYY-MM-DD    index dump: only the records of this day (UTC)
   --jobs N            walker threads (default: number of CPUs, at least 2)
 
 Exit codes:
@@ -90,6 +96,11 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
       (words[i] == "run" || words[i] == "check" || words[i] == "sweep" || words[i] == "verify" ||
        words[i] == "status" || words[i] == "clear-time-shift")) {
     args->command = words[i++];
+  } else if (i + 1 < words.size() && words[i] == "index" && words[i + 1] == "dump") {
+    args->command = "index-dump";
+    i += 2;
+  } else if (i < words.size() && words[i] == "index") {
+    return UsageError("index takes a subcommand: index dump");
   }
   for (; i < words.size(); ++i) {
     std::string word = words[i];
@@ -141,6 +152,11 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
       }
     } else if (word == "--vm") {
       if (!take(&args->vm) || args->vm.empty()) return UsageError("--vm needs a VM uuid");
+    } else if (word == "--day") {
+      std::string day;
+      if (!take(&day) || !(args->day = ParseDay(day))) {
+        return UsageError("--day needs a day as YYYY-MM-DD");
+      }
     } else if (word == "--metrics-file") {
       if (!take(&args->metrics_file) || args->metrics_file.empty()) {
         return UsageError("--metrics-file needs a file");
@@ -157,6 +173,15 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
   const bool run = args->command == "run", sweep = args->command == "sweep",
              verify = args->command == "verify", status = args->command == "status";
   if (!status && !args->vm.empty()) return UsageError("--vm goes with status");
+  if (args->command == "index-dump") {
+    if (args->dry_run || args->deep || args->allow_mass_lift || args->jobs != 0 ||
+        !args->metrics_file.empty() || args->report == "junit") {
+      return UsageError(
+          "index dump takes --config, --remote, --day, --report text|json, --report-file");
+    }
+    return -1;
+  }
+  if (args->day) return UsageError("--day goes with index dump");
   if (status) {
     if (args->dry_run || args->deep || args->allow_mass_lift || args->jobs != 0 ||
         !args->metrics_file.empty() || args->report == "junit") {

@@ -44,6 +44,48 @@ TEST_F(OpsTest, VerifyFailsUntilTheRemoteIsProtectedAndChangesNothing) {
   }
 }
 
+// What an administrator reads to know what the index holds: every record names a backup that is
+// locked, filtered by day, for people and scripts; reading it changes nothing.
+TEST_F(OpsTest, IndexDumpListsWhatTheIndexRecordsByDay) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const std::set<std::string> locked = ImmutablePaths(root_);
+  const std::string xo = Runfile("reconciler/xo-immutable");
+  const ProcessResult all =
+      RunProcess({xo, "index", "dump", "--config", config_, "--report", "json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  const json::value all_doc = json::parse(all.out);
+  const json::array& records = all_doc.at("remotes").at(0).at("records").as_array();
+  ASSERT_FALSE(records.empty());
+  std::set<std::string> days;
+  for (const json::value& r : records) {
+    const std::string path(r.at("path").as_string());
+    EXPECT_TRUE(expected.contains(path)) << path << " is no backup";
+    EXPECT_TRUE(locked.contains(path)) << path << " is recorded but not locked";
+    EXPECT_EQ(r.at("state").as_string(), "protected") << path;
+    days.insert(std::string(r.at("day").as_string()));
+  }
+  const std::string day = *days.begin();
+  const ProcessResult one_day =
+      RunProcess({xo, "index", "dump", "--config", config_, "--day", day, "--report", "json"});
+  ASSERT_EQ(one_day.exit_code, 0) << one_day.err;
+  const json::value one_day_doc = json::parse(one_day.out);
+  for (const json::value& r : one_day_doc.at("remotes").at(0).at("records").as_array()) {
+    EXPECT_EQ(r.at("day").as_string(), day);
+  }
+  const ProcessResult none =
+      RunProcess({xo, "index", "dump", "--config", config_, "--day", "1999-01-01"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_THAT(none.out, HasSubstr("0 records"));
+  const ProcessResult text = RunProcess({xo, "index", "dump", "--config", config_});
+  EXPECT_THAT(text.out, HasSubstr(FirstWith(expected, ".xva")));
+  EXPECT_EQ(RunProcess({xo, "index", "dump", "--config", config_, "--day", "1999-13-01"}).exit_code,
+            2);
+  EXPECT_EQ(RunProcess({xo, "index", "--config", config_}).exit_code, 2);
+  EXPECT_EQ(ImmutablePaths(root_), locked) << "index dump changed a flag";
+}
+
 TEST_F(OpsTest, VerifyFindsUnlockedFilesIndexDisagreementAndExpiredLocks) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

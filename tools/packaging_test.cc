@@ -737,7 +737,9 @@ TEST(ManPage, DocumentsEveryCommandOptionAndExitCodeOfHelp) {
     if (line == "Exit codes:") section = kExitCodes;
     std::smatch m;
     if (section == kCommands &&
-        std::regex_search(line, m, std::regex("^  ([a-z][a-z-]*)"))) {
+        // A command may be two words ("index dump").
+        std::regex_search(line, m,
+                          std::regex("^  ([a-z][a-z-]*(?: [a-z][a-z-]*)?)"))) {
       commands.insert(m[1]);
     }
     if (section == kExitCodes &&

@@ -3,10 +3,12 @@
 #ifndef XOI_LIB_RUN_COMMANDS_H_
 #define XOI_LIB_RUN_COMMANDS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "lib/core/config.h"
 #include "lib/report/log_lines.h"
 
@@ -14,7 +16,8 @@ namespace xoi {
 
 // What the command line asked for.
 struct CommandArgs {
-  std::string command = "run";       // run, check, verify, status, sweep, clear-time-shift
+  // run, check, verify, status, sweep, clear-time-shift, index-dump
+  std::string command = "run";
   std::string config;                // the configuration file; empty: DefaultConfigPath()
   std::vector<std::string> remotes;  // --remote; empty: every remote
   bool dry_run = false;
@@ -23,8 +26,9 @@ struct CommandArgs {
   std::string report = "text";  // text, json, junit
   std::string report_file;      // empty: stdout
   std::string metrics_file;
-  std::string vm;  // status --vm
-  int jobs = 0;    // 0: the number of CPUs, at least 2
+  std::string vm;                     // status --vm
+  std::optional<absl::CivilDay> day;  // index dump --day
+  int jobs = 0;                       // 0: the number of CPUs, at least 2
 };
 
 // Runs `args.command` on `remotes` (selected from `config`); returns the exit code.
