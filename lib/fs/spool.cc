@@ -95,8 +95,10 @@ absl::Status Spool::Add(absl::string_view key, absl::string_view value) {
 
 absl::Status Spool::SpillLocked() {
   std::sort(buffer_.begin(), buffer_.end());
-  XOI_ASSIGN_OR_RETURN(Fd dir, fs_.OpenDirByPath(dir_));
-  XOI_ASSIGN_OR_RETURN(Fd fd, fs_.CreateAt(dir.get(), ".", O_TMPFILE | O_RDWR, 0600,
+  if (!dir_fd_.valid()) {
+    XOI_ASSIGN_OR_RETURN(dir_fd_, fs_.OpenDirByPath(dir_));
+  }
+  XOI_ASSIGN_OR_RETURN(Fd fd, fs_.CreateAt(dir_fd_.get(), ".", O_TMPFILE | O_RDWR, 0600,
                                            absl::StrCat(dir_, " (spool)")));
   Run run{std::move(fd)};
   std::string chunk;

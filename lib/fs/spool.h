@@ -49,6 +49,7 @@ class Spool {
 
   FileSystem& fs_;
   const std::string dir_;
+  Fd dir_fd_;  // opened at the first spill, kept for the next ones
   const size_t budget_;
   std::mutex mu_;
   // Keys carry the order of addition (8 bytes, big-endian) so that equal keys stay in order.

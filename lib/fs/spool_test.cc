@@ -1,7 +1,6 @@
 #include "lib/fs/spool.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -13,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "lib/core/status.h"
 #include "lib/fs/fake_file_system.h"
+#include "lib/testing/scratch.h"
 
 namespace xoi {
 namespace {
@@ -20,15 +20,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::xoi::testing::ScratchDir;
 using Records = std::vector<std::pair<std::string, std::string>>;
-
-std::string Scratch(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/spool_test/", name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 
 Records All(Spool& spool) {
   Records out;
@@ -41,7 +34,8 @@ Records All(Spool& spool) {
 }
 
 TEST(SpoolTest, InMemoryRecordsComeBackInKeyOrder) {
-  const std::string dir = Scratch("memory");
+  const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   Spool spool(RealFileSystem(), dir);
   ASSERT_TRUE(spool.Add("b", "2").ok());
   ASSERT_TRUE(spool.Add("a", "1").ok());
@@ -57,7 +51,8 @@ TEST(SpoolTest, InMemoryRecordsComeBackInKeyOrder) {
 // records go to disk in sorted runs and come back merged, in order, equal keys in the order added,
 // whatever bytes keys and values hold.
 TEST(SpoolTest, SpillsBeyondTheBudgetAndMergesTheRunsInOrder) {
-  const std::string dir = Scratch("spill");
+  const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   Spool spool(RealFileSystem(), dir, /*memory_budget=*/4096);
   Records want;
   for (int i = 0; i < 5000; ++i) {
@@ -78,7 +73,8 @@ TEST(SpoolTest, SpillsBeyondTheBudgetAndMergesTheRunsInOrder) {
 }
 
 TEST(SpoolTest, StopsWhenTheCallerSaysSo) {
-  const std::string dir = Scratch("stop");
+  const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   Spool spool(RealFileSystem(), dir, /*memory_budget=*/256);
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(spool.Add(absl::StrFormat("%03d", i), "v").ok());
   std::vector<std::string> seen;
@@ -92,13 +88,15 @@ TEST(SpoolTest, StopsWhenTheCallerSaysSo) {
 }
 
 TEST(SpoolTest, EmptySpoolVisitsNothing) {
-  Spool spool(RealFileSystem(), Scratch("empty"));
+  const ScratchDir scratch;
+  Spool spool(RealFileSystem(), scratch.path());
   EXPECT_THAT(All(spool), IsEmpty());
 }
 
 // A full disk while spilling is an error the caller reports, never a silently shorter plan.
 TEST(SpoolTest, AFailedSpillIsAnError) {
-  const std::string dir = Scratch("enospc");
+  const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   FakeFileSystem fs;
   fs.Fail(FakeFileSystem::Op::kWrite, "(spool)", ENOSPC);
   Spool spool(fs, dir, /*memory_budget=*/256);
@@ -109,7 +107,8 @@ TEST(SpoolTest, AFailedSpillIsAnError) {
 }
 
 TEST(SpoolTest, AReadErrorWhileMergingIsAnError) {
-  const std::string dir = Scratch("eio");
+  const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   FakeFileSystem fs;
   Spool spool(fs, dir, /*memory_budget=*/256);
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(spool.Add(absl::StrFormat("%03d", i), "v").ok());

@@ -6,6 +6,7 @@
 #include "lib/core/expiry.h"
 #include "lib/core/iso_time.h"
 #include "lib/core/json_text.h"
+#include "lib/core/rules.h"
 #include "lib/report/escape.h"
 
 namespace xoi {
@@ -15,11 +16,6 @@ namespace json = boost::json;
 
 const char* StateName(const IndexRecord& r) {
   return r.lifted ? "lifted" : r.complete ? "protected" : "partial";
-}
-
-// Lifted records say when they expired all the same: when the flag was due to come off.
-absl::Time Expiry(const IndexRecord& r, absl::Duration duration) {
-  return ExpiresAt(CreationDay(r.reference), duration);
 }
 
 }  // namespace
@@ -40,8 +36,8 @@ std::string FormatIndexDumpText(const std::vector<IndexDump>& dumps) {
       absl::StrAppend(&out, "  ", FormatDay(RecordDay(r)), " ", StateName(r), " ",
                       r.tree ? "tree" : "file", " ino ", r.ino, " born ", IsoTime(r.birth),
                       " reference ", IsoTime(r.reference), " expires ",
-                      IsoTime(Expiry(r, d.duration)), " ", PrintablePath(r.path), r.tree ? "/" : "",
-                      "\n");
+                      IsoTime(ItemExpiresAt(r.reference, Settings{d.duration})), " ",
+                      PrintablePath(r.path), r.tree ? "/" : "", "\n");
     }
   }
   return out;
@@ -73,7 +69,7 @@ std::string FormatIndexDumpJson(const std::vector<IndexDump>& dumps) {
       j["birth"] = IsoTime(r.birth);
       j["reference"] = IsoTime(r.reference);
       if (r.locked_at != absl::InfinitePast()) j["lockedAt"] = IsoTime(r.locked_at);
-      j["expiresAt"] = IsoTime(Expiry(r, d.duration));
+      j["expiresAt"] = IsoTime(ItemExpiresAt(r.reference, Settings{d.duration}));
       records.emplace_back(std::move(j));
     }
     o["records"] = std::move(records);

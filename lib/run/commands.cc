@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -266,7 +267,8 @@ int IndexDumpCommand(const Config& config, const std::vector<const RemoteConfig*
     }
     std::sort(dump.records.begin(), dump.records.end(),
               [](const IndexRecord& a, const IndexRecord& b) {
-                return std::make_pair(RecordDay(a), a.path) < std::make_pair(RecordDay(b), b.path);
+                const absl::CivilDay day_a = RecordDay(a), day_b = RecordDay(b);
+                return std::tie(day_a, a.path) < std::tie(day_b, b.path);
               });
   }
   const std::string text =
