@@ -69,7 +69,7 @@ IndexRecord RecordOf(const Candidate& item, absl::Time reference) {
 // asked for.
 void BM_DecideSteadyState(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/state.range(0) != 0, /*immutable=*/true, kFresh);
-  const IndexRecord record = RecordOf(item, kFresh);
+  const RecordSummary record(RecordOf(item, kFresh));
   FixedFacts facts;
   for (auto _ : state) {
     Decision decision = Decide(item, &record, kSettings, kNow, facts);
@@ -100,7 +100,7 @@ BENCHMARK(BM_DecideProtect)->Arg(0)->Arg(1);
 // An expired, immutable item: lift.
 void BM_DecideLift(benchmark::State& state) {
   const Candidate item = Item(/*tree=*/false, /*immutable=*/true, kOld);
-  const IndexRecord record = RecordOf(item, kOld);
+  const RecordSummary record(RecordOf(item, kOld));
   FixedFacts facts;
   for (auto _ : state) {
     Decision decision = Decide(item, &record, kSettings, kNow, facts);

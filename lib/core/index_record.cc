@@ -1,11 +1,13 @@
 #include "lib/core/index_record.h"
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <optional>
 #include <tuple>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -14,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lib/core/expiry.h"
+#include "lib/core/status.h"
 
 namespace xoi {
 namespace {
@@ -80,6 +83,19 @@ int64_t CeilSeconds(absl::Time t) {
 
 bool ParseHex(absl::string_view text, uint64_t* out) { return absl::SimpleHexAtoi(text, out); }
 
+// Keyed by a secret drawn once per process, so that no one who names files can aim for a
+// collision.
+uint64_t PathHash(absl::string_view path) {
+  static const uint64_t key = [] {
+    uint64_t k = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&k), sizeof(k)) != 1) {
+      k = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    }
+    return k;
+  }();
+  return absl::HashOf(key, path);
+}
+
 }  // namespace
 
 bool IsRemotePath(absl::string_view path) {
@@ -88,6 +104,14 @@ bool IsRemotePath(absl::string_view path) {
     if (part.empty() || part == "." || part == "..") return false;
   }
   return true;
+}
+
+IndexRecord Stored(IndexRecord record) {
+  record.reference = absl::FromUnixSeconds(FloorSeconds(record.reference));
+  if (record.locked_at != absl::InfinitePast()) {
+    record.locked_at = absl::FromUnixSeconds(CeilSeconds(record.locked_at));
+  }
+  return record;
 }
 
 absl::CivilDay RecordDay(const IndexRecord& record) { return CreationDay(record.reference); }
@@ -119,58 +143,134 @@ std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records) 
 }
 
 absl::StatusOr<std::vector<IndexRecord>> DecodeDayFile(absl::CivilDay day, absl::string_view text) {
-  const size_t end = text.rfind("end\t");
-  if (end == absl::string_view::npos || (end > 0 && text[end - 1] != '\n')) {
-    return Corrupt(day, "truncated (no end line)");
-  }
-  absl::string_view tail = text.substr(end + 4);
-  if (!absl::ConsumeSuffix(&tail, "\n") || tail != Checksum(text.substr(0, end))) {
-    return Corrupt(day, "bad checksum");
-  }
-  std::vector<absl::string_view> lines = absl::StrSplit(text.substr(0, end), '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  if (lines.empty()) return Corrupt(day, "no header");
-  const std::vector<absl::string_view> header = absl::StrSplit(lines[0], ' ');
-  size_t count = 0;
-  if (header.size() != 4 || header[0] != kMagic) return Corrupt(day, "not a day file");
-  if (header[1] != absl::StrCat(kVersion)) {
-    return Corrupt(day,
-                   absl::StrCat("version ", header[1], " (this program reads ", kVersion, ")"));
-  }
-  if (header[2] != FormatDay(day) || !absl::SimpleAtoi(header[3], &count) ||
-      count != lines.size() - 1) {
-    return Corrupt(day, "header does not match its records");
-  }
   std::vector<IndexRecord> records;
-  records.reserve(count);
-  std::string previous;
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const std::vector<absl::string_view> f = absl::StrSplit(lines[i], '\t');
-    IndexRecord r;
-    int64_t birth_ns = 0, reference = 0, locked_at = 0;
-    size_t shared = 0;
-    std::optional<std::string> suffix;
-    if (f.size() != 9 || (f[0] != "P" && f[0] != "I" && f[0] != "L") ||
-        (f[1] != "f" && f[1] != "t") || !ParseHex(f[2], &r.dev) || !ParseHex(f[3], &r.ino) ||
-        !absl::SimpleAtoi(f[4], &birth_ns) || !absl::SimpleAtoi(f[5], &reference) ||
-        (f[6] != "-" && !absl::SimpleAtoi(f[6], &locked_at)) || !absl::SimpleAtoi(f[7], &shared) ||
-        shared > previous.size() || !(suffix = Unescape(f[8]))) {
-      return Corrupt(day, absl::StrCat("record ", i, " is malformed"));
-    }
-    r.lifted = f[0] == "L";
-    r.complete = f[0] != "I";
-    r.tree = f[1] == "t";
-    r.birth = absl::FromUnixNanos(birth_ns);
-    r.reference = absl::FromUnixSeconds(reference);
-    r.locked_at = f[6] == "-" ? absl::InfinitePast() : absl::FromUnixSeconds(locked_at);
-    r.path = absl::StrCat(absl::string_view(previous).substr(0, shared), *suffix);
-    if (!IsRemotePath(r.path) || r.path < previous || RecordDay(r) != day) {
-      return Corrupt(day, absl::StrCat("record ", i, " is out of order or of another day"));
-    }
-    previous = r.path;
-    records.push_back(std::move(r));
-  }
+  DayFileDecoder decoder(day, [&](IndexRecord r) { records.push_back(std::move(r)); });
+  XOI_RETURN_IF_ERROR(decoder.Feed(text));
+  XOI_RETURN_IF_ERROR(decoder.Finish());
   return records;
+}
+
+static_assert(sizeof(RecordSummary) == 32, "a million records must cost 32 MB");
+
+RecordSummary::RecordSummary(const IndexRecord& record)
+    : ino_(record.ino),
+      birth_ns_(absl::ToUnixNanos(record.birth)),
+      reference_s_(FloorSeconds(record.reference)),
+      flags_((record.tree ? kTree : 0) | (record.lifted ? kLifted : 0) |
+             (record.complete ? 0 : kIncomplete)),
+      path_hash_(static_cast<uint32_t>(PathHash(record.path))) {
+  if (record.locked_at != absl::InfinitePast()) {
+    const int64_t delta = CeilSeconds(record.locked_at) - reference_s_;
+    locked_at_delta_ = static_cast<int32_t>(std::clamp<int64_t>(delta, INT32_MIN + 1, INT32_MAX));
+  }
+}
+
+absl::Time RecordSummary::locked_at() const {
+  return locked_at_delta_ == kLockedAtUnknown
+             ? absl::InfinitePast()
+             : absl::FromUnixSeconds(reference_s_ + locked_at_delta_);
+}
+
+absl::CivilDay RecordSummary::day() const { return CreationDay(reference()); }
+
+bool RecordSummary::IsAt(absl::string_view path) const {
+  return path_hash_ == static_cast<uint32_t>(PathHash(path));
+}
+
+DayFileDecoder::DayFileDecoder(absl::CivilDay day, std::function<void(IndexRecord)> sink)
+    : day_(day), sink_(std::move(sink)), sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+  if (sha_ == nullptr || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) {
+    status_ = absl::InternalError("SHA-256 unavailable");
+  }
+}
+
+DayFileDecoder::~DayFileDecoder() = default;
+
+absl::Status DayFileDecoder::Feed(absl::string_view bytes) {
+  while (status_.ok() && !bytes.empty()) {
+    const size_t newline = bytes.find('\n');
+    if (newline == absl::string_view::npos) {
+      partial_.append(bytes.data(), bytes.size());
+      break;
+    }
+    if (partial_.empty()) {
+      status_ = Line(bytes.substr(0, newline));
+    } else {
+      partial_.append(bytes.data(), newline);
+      status_ = Line(partial_);
+      partial_.clear();
+    }
+    bytes.remove_prefix(newline + 1);
+  }
+  return status_;
+}
+
+absl::Status DayFileDecoder::Finish() {
+  XOI_RETURN_IF_ERROR(status_);
+  if (!ended_ || !partial_.empty()) return Corrupt(day_, "truncated (no end line)");
+  if (records_ != expected_) return Corrupt(day_, "header does not match its records");
+  return absl::OkStatus();
+}
+
+absl::Status DayFileDecoder::Line(absl::string_view line) {
+  if (ended_) return Corrupt(day_, "truncated (no end line)");  // bytes after the end line
+  if (absl::string_view sum = line; absl::ConsumePrefix(&sum, "end\t")) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(sha_.get(), digest, &size) != 1) {
+      return absl::InternalError("SHA-256 failed");
+    }
+    const std::string hex =
+        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+    if (sum != absl::string_view(hex).substr(0, kChecksumDigits)) {
+      return Corrupt(day_, "bad checksum");
+    }
+    ended_ = true;
+    return lines_ == 0 ? Corrupt(day_, "no header") : absl::OkStatus();
+  }
+  if (EVP_DigestUpdate(sha_.get(), line.data(), line.size()) != 1 ||
+      EVP_DigestUpdate(sha_.get(), "\n", 1) != 1) {
+    return absl::InternalError("SHA-256 failed");
+  }
+  if (lines_++ == 0) {
+    const std::vector<absl::string_view> header = absl::StrSplit(line, ' ');
+    if (header.size() != 4 || header[0] != kMagic) return Corrupt(day_, "not a day file");
+    if (header[1] != absl::StrCat(kVersion)) {
+      return Corrupt(day_,
+                     absl::StrCat("version ", header[1], " (this program reads ", kVersion, ")"));
+    }
+    if (header[2] != FormatDay(day_) || !absl::SimpleAtoi(header[3], &expected_)) {
+      return Corrupt(day_, "header does not match its records");
+    }
+    return absl::OkStatus();
+  }
+  const size_t i = ++records_;
+  if (i > expected_) return Corrupt(day_, "header does not match its records");
+  const std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+  IndexRecord r;
+  int64_t birth_ns = 0, reference = 0, locked_at = 0;
+  size_t shared = 0;
+  std::optional<std::string> suffix;
+  if (f.size() != 9 || (f[0] != "P" && f[0] != "I" && f[0] != "L") ||
+      (f[1] != "f" && f[1] != "t") || !ParseHex(f[2], &r.dev) || !ParseHex(f[3], &r.ino) ||
+      !absl::SimpleAtoi(f[4], &birth_ns) || !absl::SimpleAtoi(f[5], &reference) ||
+      (f[6] != "-" && !absl::SimpleAtoi(f[6], &locked_at)) || !absl::SimpleAtoi(f[7], &shared) ||
+      shared > previous_.size() || !(suffix = Unescape(f[8]))) {
+    return Corrupt(day_, absl::StrCat("record ", i, " is malformed"));
+  }
+  r.lifted = f[0] == "L";
+  r.complete = f[0] != "I";
+  r.tree = f[1] == "t";
+  r.birth = absl::FromUnixNanos(birth_ns);
+  r.reference = absl::FromUnixSeconds(reference);
+  r.locked_at = f[6] == "-" ? absl::InfinitePast() : absl::FromUnixSeconds(locked_at);
+  r.path = absl::StrCat(absl::string_view(previous_).substr(0, shared), *suffix);
+  if (!IsRemotePath(r.path) || r.path < previous_ || RecordDay(r) != day_) {
+    return Corrupt(day_, absl::StrCat("record ", i, " is out of order or of another day"));
+  }
+  previous_ = r.path;
+  sink_(std::move(r));
+  return absl::OkStatus();
 }
 
 }  // namespace xoi

@@ -22,7 +22,11 @@
 #ifndef XOI_LIB_CORE_INDEX_RECORD_H_
 #define XOI_LIB_CORE_INDEX_RECORD_H_
 
+#include <openssl/evp.h>
+
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,8 +80,69 @@ struct IndexRecord {
   }
 };
 
+// `record` as its day file keeps it: times in whole seconds, the reference rounded down (never
+// into the next day) and locked_at up (never leaving out a member that was locked).
+IndexRecord Stored(IndexRecord record);
+
 // The day file a record lives in: the UTC day of its reference time.
 absl::CivilDay RecordDay(const IndexRecord& record);
+
+// What the index keeps of a record in memory: everything but its path, of which it keeps a hash
+// keyed afresh by each process. 32 bytes, so that a million items cost 32 MB of a run's memory;
+// the paths stay in the day files. Times are whole seconds, as the day file keeps them.
+class RecordSummary {
+ public:
+  RecordSummary() = default;
+  explicit RecordSummary(const IndexRecord& record);
+
+  Identity identity() const { return Identity{ino_, birth_ns_}; }
+  absl::Time birth() const { return absl::FromUnixNanos(birth_ns_); }
+  absl::Time reference() const { return absl::FromUnixSeconds(reference_s_); }
+  absl::Time locked_at() const;
+  bool tree() const { return (flags_ & kTree) != 0; }
+  bool lifted() const { return (flags_ & kLifted) != 0; }
+  bool complete() const { return (flags_ & kIncomplete) == 0; }
+  absl::CivilDay day() const;
+  // The record was made at `path`. A false "yes" has a chance of 2^-32, different in every run
+  // (the key is), which an attacker can neither aim for nor repeat.
+  bool IsAt(absl::string_view path) const;
+
+ private:
+  static constexpr uint8_t kTree = 1, kLifted = 2, kIncomplete = 4;
+  static constexpr int32_t kLockedAtUnknown = INT32_MIN;
+
+  uint64_t ino_ = 0;
+  int64_t birth_ns_ = 0;
+  int64_t reference_s_ : 61 = 0;
+  uint8_t flags_ : 3 = 0;
+  uint32_t path_hash_ = 0;
+  // Seconds after the reference; an earlier bound (fewer members lifted with the tree) when far.
+  int32_t locked_at_delta_ = kLockedAtUnknown;
+};
+
+// Decodes a day file piece by piece, so that a day of a million records is never in memory at
+// once: feed it the file's bytes in order, in pieces of any size, then call Finish(). Records go
+// to `sink` as they are decoded, but only Finish() says whether the file was whole and intact:
+// nothing may be acted on before it returned OK. Errors are those of DecodeDayFile.
+class DayFileDecoder {
+ public:
+  DayFileDecoder(absl::CivilDay day, std::function<void(IndexRecord)> sink);
+  ~DayFileDecoder();
+  absl::Status Feed(absl::string_view bytes);
+  absl::Status Finish();
+
+ private:
+  absl::Status Line(absl::string_view line);
+
+  const absl::CivilDay day_;
+  std::function<void(IndexRecord)> sink_;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha_;
+  std::string partial_;   // the bytes after the last newline fed
+  std::string previous_;  // the previous record's path
+  size_t expected_ = 0, records_ = 0, lines_ = 0;
+  bool ended_ = false;
+  absl::Status status_;
+};
 
 // The text of day `day` holding `records` (sorted by path here; all must have that day).
 std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records);

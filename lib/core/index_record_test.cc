@@ -600,5 +600,104 @@ TEST(DayFileTest, AcceptsNamesThatOnlyLookOdd) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// DayFileDecoder: a day file read in pieces, as the index reads it (a day of a million records is
+// never in memory at once).
+
+TEST(DayFileDecoderTest, AnyPieceSizeDecodesTheSame) {
+  std::vector<IndexRecord> records;
+  for (uint64_t i = 1; i <= 60; ++i) {
+    records.push_back(Record(absl::StrCat("xo-vm-backups/vm-", i % 7, "/", i, ".json"), i));
+  }
+  const std::string file = EncodeDayFile(kDay, records);
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, size_t{64}, size_t{4096}}) {
+    SCOPED_TRACE(absl::StrCat("pieces of ", piece));
+    std::vector<IndexRecord> got;
+    DayFileDecoder decoder(kDay, [&](IndexRecord r) { got.push_back(std::move(r)); });
+    for (size_t at = 0; at < file.size(); at += piece) {
+      ASSERT_TRUE(decoder.Feed(absl::string_view(file).substr(at, piece)).ok());
+    }
+    ASSERT_TRUE(decoder.Finish().ok());
+    EXPECT_EQ(got, Sorted(records));
+  }
+}
+
+// Records reach the sink before the end line is read: only Finish() says the file was intact, and
+// the index acts on nothing before it did.
+TEST(DayFileDecoderTest, OnlyFinishSaysTheFileWasIntact) {
+  std::string file = EncodeDayFile(kDay, {Record("a.xva", 1), Record("b.xva", 2)});
+  file[file.size() - 2] = file[file.size() - 2] == '0' ? '1' : '0';  // the checksum's last digit
+  size_t seen = 0;
+  DayFileDecoder decoder(kDay, [&](IndexRecord) { ++seen; });
+  (void)decoder.Feed(file);
+  EXPECT_EQ(seen, 2u);
+  EXPECT_THAT(decoder.Finish().message(), HasSubstr("bad checksum"));
+
+  DayFileDecoder cut(kDay, [](IndexRecord) {});
+  ASSERT_TRUE(cut.Feed(absl::string_view(file).substr(0, file.find("end\t"))).ok());
+  EXPECT_THAT(cut.Finish().message(), HasSubstr("truncated"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RecordSummary: what a run holds in memory of each record, and decides on.
+
+TEST(RecordSummaryTest, KeepsWhatTheRulesDecideOn) {
+  struct Row {
+    std::string name;
+    IndexRecord record;
+    absl::Time want_reference;
+    absl::Time want_locked_at;
+  };
+  const absl::Time ref = kDayStart + absl::Hours(3);
+  IndexRecord tree = Record("xo-vm-backups/vm/vdis/j/d/20261120T030000Z.vhd", 5, absl::Hours(3),
+                            /*tree=*/true, ref + absl::Minutes(2) + absl::Milliseconds(300));
+  IndexRecord lifted = Record("xo-vm-backups/vm/20261120T030000Z.json", 6, absl::Hours(3), false,
+                              absl::InfinitePast(), /*lifted=*/true);
+  IndexRecord incomplete = tree;
+  incomplete.complete = false;
+  IndexRecord fractional = Record("a.xva", 7, absl::Hours(3) + absl::Milliseconds(999));
+  IndexRecord far = tree;
+  far.locked_at = ref + absl::Hours(24 * 365 * 100);  // beyond what 32 bits of seconds hold
+  IndexRecord early = Record("old.xva", 8);
+  early.reference = Utc(1969, 12, 31) + absl::Milliseconds(500);
+  const std::vector<Row> rows = {
+      {"file", Record("a.xva", 1, absl::Hours(3)), ref, absl::InfinitePast()},
+      {"tree: locked_at rounded up", tree, ref, ref + absl::Minutes(2) + absl::Seconds(1)},
+      {"lifted", lifted, ref, absl::InfinitePast()},
+      {"incomplete", incomplete, ref, ref + absl::Minutes(2) + absl::Seconds(1)},
+      {"reference rounded down, within its day", fractional, ref, absl::InfinitePast()},
+      {"locked_at too far: an earlier bound (fewer members lifted)", far, ref,
+       ref + absl::Seconds(std::numeric_limits<int32_t>::max())},
+      {"before the epoch", early, Utc(1969, 12, 31), absl::InfinitePast()},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    const RecordSummary s(row.record);
+    EXPECT_EQ(s.identity(), row.record.identity());
+    EXPECT_EQ(s.birth(), row.record.birth);
+    EXPECT_EQ(s.tree(), row.record.tree);
+    EXPECT_EQ(s.lifted(), row.record.lifted);
+    EXPECT_EQ(s.complete(), row.record.complete);
+    EXPECT_EQ(s.reference(), row.want_reference);
+    EXPECT_EQ(s.day(), RecordDay(row.record));
+    EXPECT_EQ(s.locked_at(), row.want_locked_at);
+    EXPECT_LE(s.locked_at(), Stored(row.record).locked_at);
+    EXPECT_TRUE(s.IsAt(row.record.path));
+  }
+}
+
+// "Same path" is what tells a lifted item XO merges into from an old folder renamed onto a new
+// backup's path: another path must not pass for the recorded one.
+TEST(RecordSummaryTest, AnotherPathIsNotTheRecordedOne) {
+  const IndexRecord r = Record("xo-vm-backups/vm/vdis/j/d/20261120T030000Z.vhd", 1);
+  const RecordSummary s(r);
+  EXPECT_TRUE(s.IsAt(r.path));
+  EXPECT_FALSE(s.IsAt(r.path + "/"));
+  EXPECT_FALSE(s.IsAt("xo-vm-backups/vm/vdis/j/d/20261121T030000Z.vhd"));
+  int collisions = 0;
+  for (int i = 0; i < 10000; ++i) collisions += s.IsAt(absl::StrCat(r.path, ".", i)) ? 1 : 0;
+  EXPECT_EQ(collisions, 0);
+}
+
 }  // namespace
 }  // namespace xoi

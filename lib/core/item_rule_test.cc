@@ -145,8 +145,10 @@ void RunCase(const Case& c) {
   facts.run.complete = c.run_complete;
   facts.run.marker = c.marker;
 
+  // What the index holds in memory of that record: what a run decides on.
+  const RecordSummary summary(record);
   const Decision decision =
-      Decide(item, c.record == Rec::kNone ? nullptr : &record, settings, c.now, facts);
+      Decide(item, c.record == Rec::kNone ? nullptr : &summary, settings, c.now, facts);
   const std::optional<Action>& action = decision.action;
   const std::optional<ActionKind> got =
       action ? std::optional<ActionKind>(action->kind) : std::nullopt;
@@ -330,7 +332,7 @@ TEST(DecideTest, ImmutableItems) {
        .want = ActionKind::kIndex,
        .want_reference = kFresh - absl::Hours(30),
        .want_locked_at = kFresh - absl::Hours(29),
-       .reason_has = {"moved from xo-vm-backups/vm-1/20261001T100000Z.xva", "follows it"}},
+       .reason_has = {"moved since it was recorded", "follows it"}},
       {.name = "protected tree at another path, locked_at unknown: kept unknown",
        .immutable = true,
        .tree = true,
@@ -340,7 +342,7 @@ TEST(DecideTest, ImmutableItems) {
        .want = ActionKind::kIndex,
        .want_reference = kFresh,
        .want_locked_at = absl::InfinitePast(),
-       .reason_has = {"moved from"}},
+       .reason_has = {"moved since it was recorded"}},
       {.name = "protected record at another path, expired: lifted where it is now",
        .immutable = true,
        .record = Rec::kProtected,
@@ -1114,7 +1116,8 @@ TEST(DecideTest, DayBoundaries) {
        .duration = day,
        .now = d2,
        .want = ActionKind::kLift,
-       .want_reference = late,
+       // The index keeps whole seconds (rounded down: never into the next day).
+       .want_reference = late - absl::Milliseconds(999),
        .want_expires_at = d2,
        .reason_has = {"2026-11-01", "2026-11-03T00:00:00Z"}},
       {.name = "reference 00:00:00 of D+1, 1d, at D+2 00:00:00: still protected",

@@ -96,7 +96,7 @@ absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings) {
 // ---------------------------------------------------------------------------------------------
 // One item.
 
-Decision Decide(const Candidate& item, const IndexRecord* record, const Settings& settings,
+Decision Decide(const Candidate& item, const RecordSummary* record, const Settings& settings,
                 absl::Time now, ItemFacts& facts) {
   Decision decision;
   const FileStat& st = item.stat;
@@ -110,18 +110,18 @@ Decision Decide(const Candidate& item, const IndexRecord* record, const Settings
     return action;
   };
   // A record of an item this program protected and has not lifted.
-  const IndexRecord* protected_record = record != nullptr && !record->lifted ? record : nullptr;
+  const RecordSummary* protected_record = record != nullptr && !record->lifted() ? record : nullptr;
 
   if (st.immutable) {
     // Not in the index: locked by XO's daemon (or by a run killed before it recorded it); its
     // ctime is when it was locked, which nobody but root can move (corrected for a clock that was
     // behind, like any reference).
     const absl::Time reference =
-        protected_record ? protected_record->reference : st.ctime + settings.clock_lag;
+        protected_record ? protected_record->reference() : st.ctime + settings.clock_lag;
     if (Expired(reference, settings, now)) {
       Action lift = make(ActionKind::kLift, reference, ExpiredReason(reference, settings));
       if (item.tree) {
-        LimitTreeLift(protected_record ? protected_record->locked_at : absl::InfinitePast(),
+        LimitTreeLift(protected_record ? protected_record->locked_at() : absl::InfinitePast(),
                       reference, st, settings, now, &lift);
       }
       decision.action = std::move(lift);
@@ -138,7 +138,7 @@ Decision Decide(const Candidate& item, const IndexRecord* record, const Settings
         return decision;
       }
     }
-    if (protected_record != nullptr && !protected_record->complete) {
+    if (protected_record != nullptr && !protected_record->complete()) {
       decision.action =
           make(ActionKind::kReprotect, reference,
                "an earlier protection of it stopped half-way (an error, a writer): finishing it");
@@ -156,11 +156,11 @@ Decision Decide(const Candidate& item, const IndexRecord* record, const Settings
       decision.action = make(ActionKind::kIndex, reference,
                              "immutable but not in the index (locked by XO's daemon, or by an "
                              "interrupted run): recorded, expiring from when it was locked");
-    } else if (protected_record->path != item.path) {
-      Action follow =
-          make(ActionKind::kIndex, reference,
-               absl::StrCat("moved from ", protected_record->path, ": its record follows it"));
-      follow.locked_at = protected_record->locked_at;
+    } else if (!protected_record->IsAt(item.path)) {
+      Action follow = make(ActionKind::kIndex, reference,
+                           "moved since it was recorded (renamed, or a folder above it renamed): "
+                           "its record follows it");
+      follow.locked_at = protected_record->locked_at();
       decision.action = std::move(follow);
     }
     return decision;  // nothing to do: the steady state
@@ -176,12 +176,12 @@ Decision Decide(const Candidate& item, const IndexRecord* record, const Settings
     return decision;
   };
   if (protected_record != nullptr) {
-    const absl::Time reference = protected_record->reference;
+    const absl::Time reference = protected_record->reference();
     if (Expired(reference, settings, now)) {
       Action lift =
           make(ActionKind::kLift, reference, "expired and indexed: finishing an interrupted lift");
       if (item.tree) {
-        LimitTreeLift(protected_record->locked_at, reference, st, settings, now, &lift);
+        LimitTreeLift(protected_record->locked_at(), reference, st, settings, now, &lift);
       }
       decision.action = std::move(lift);
       return decision;
@@ -192,7 +192,7 @@ Decision Decide(const Candidate& item, const IndexRecord* record, const Settings
                                         IsoTime(ItemExpiresAt(reference, settings)), ")"));
     return decision;
   }
-  if (record != nullptr && record->path == item.path) {
+  if (record != nullptr && record->IsAt(item.path)) {
     return decision;  // lifted once already: XO's merges and retention may change it now
   }
   if (settings.duration == absl::ZeroDuration()) {

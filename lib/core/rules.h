@@ -88,7 +88,7 @@ struct Decision {
 
 // Decides for `item`, found by the walk, whose index record (found by its identity) is `record`,
 // or nullptr.
-Decision Decide(const Candidate& item, const IndexRecord* record, const Settings& settings,
+Decision Decide(const Candidate& item, const RecordSummary* record, const Settings& settings,
                 absl::Time now, ItemFacts& facts);
 
 // The first instant at which an item whose expiry counts from `reference` may be lifted.

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "lib/core/plan.h"
 #include "lib/fs/file_system.h"
+#include "lib/fs/index_testing.h"
 #include "lib/testing/scratch.h"
 
 namespace xoi {
@@ -78,7 +79,7 @@ TEST_F(ExecutorRaceTest, ProtectsTheInodeDecidedOn) {
   const ActionResult r = Apply(Decided(ActionKind::kProtect, "vm/a.xva"));
   EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
   EXPECT_EQ(ImmutablePaths(root_), std::set<std::string>{"vm/a.xva"});
-  EXPECT_EQ(index_->records().size(), 1u);
+  EXPECT_EQ(AllRecords(*index_).size(), 1u);
 }
 
 TEST_F(ExecutorRaceTest, AFileSwappedForASymlinkIsRefused) {
@@ -88,7 +89,7 @@ TEST_F(ExecutorRaceTest, AFileSwappedForASymlinkIsRefused) {
   const ActionResult r = Apply(action);
   EXPECT_EQ(r.outcome, Outcome::kRefused) << r.detail;
   EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
-  EXPECT_THAT(index_->records(), IsEmpty());
+  EXPECT_THAT(AllRecords(*index_), IsEmpty());
 }
 
 TEST_F(ExecutorRaceTest, AFileSwappedForAnotherFileIsRefused) {
@@ -205,7 +206,7 @@ TEST_F(ExecutorRaceTest, MembersThatCanNeverBeLockedAreLeftAsTheyAre) {
   EXPECT_EQ(ImmutablePaths(root_),
             (std::set<std::string>{tree, tree + "/bat", tree + "/blocks", tree + "/blocks/0"}));
   EXPECT_THAT(ImmutablePaths(outside_), IsEmpty());
-  EXPECT_EQ(index_->records().size(), 1u);
+  EXPECT_EQ(AllRecords(*index_).size(), 1u);
 }
 
 // The remote-relative paths below `dir` (remote-relative) in the order the executor locks them,

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +22,8 @@ namespace {
 constexpr size_t kMaxEntrySize = size_t{64} << 10;
 // A day of a million items is about 100 MB; anything larger is not a day file of ours.
 constexpr size_t kMaxDayFileSize = size_t{1} << 30;
+// Day files are read in pieces of this size, whatever their size.
+constexpr uint64_t kReadChunk = uint64_t{256} << 10;
 
 }  // namespace
 
@@ -46,70 +50,99 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem& fs, const std::st
 
 absl::Status Index::Load(const std::string& root) {
   if (!dir_.valid()) return absl::OkStatus();
-  std::vector<std::pair<absl::CivilDay, std::string>> days;
+  std::vector<absl::CivilDay> days;
   std::vector<std::string> old_folders;
   XOI_RETURN_IF_ERROR(
       fs_.ListDir(dir_.get(), dir_path_, [&](absl::string_view name, unsigned char type) {
         absl::string_view stem = name;
         if (absl::ConsumeSuffix(&stem, ".idx")) {
-          if (auto day = ParseDay(stem)) days.emplace_back(*day, std::string(name));
+          if (auto day = ParseDay(stem)) days.push_back(*day);
         } else if (ParseDay(name) && (type == DT_DIR || type == DT_UNKNOWN)) {
           old_folders.emplace_back(name);
         }
         return true;
       }));
-  for (const auto& [day, name] : days) XOI_RETURN_IF_ERROR(LoadDay(day, name));
+  for (absl::CivilDay day : days) LoadDay(day);
+  // One summary an identity: a run killed between two rewrites can leave an inode in two days;
+  // the later reference is the one its last protection set, and the stale day is rewritten.
+  std::sort(loaded_.begin(), loaded_.end(), [](const RecordSummary& a, const RecordSummary& b) {
+    return std::tuple(a.identity().ino, a.identity().birth_ns, a.reference()) <
+           std::tuple(b.identity().ino, b.identity().birth_ns, b.reference());
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < loaded_.size(); ++i) {
+    if (i + 1 < loaded_.size() && loaded_[i + 1].identity() == loaded_[i].identity()) {
+      Dirty(loaded_[i].day());
+      continue;
+    }
+    loaded_[kept++] = loaded_[i];
+  }
+  loaded_.resize(kept);
+  loaded_.shrink_to_fit();
   if (!old_folders.empty()) XOI_RETURN_IF_ERROR(Migrate(root, old_folders));
   return absl::OkStatus();
 }
 
-absl::Status Index::LoadDay(absl::CivilDay day, const std::string& name) {
+absl::Status Index::ReadDay(absl::CivilDay day, std::function<void(IndexRecord)> sink) const {
+  const std::string name = DayFileName(day);
   const std::string path = absl::StrCat(dir_path_, "/", name);
-  absl::StatusOr<std::string> text =
-      fs_.ReadSmallFile(dir_.get(), name.c_str(), kMaxDayFileSize, path);
-  if (!text.ok() && ErrnoOf(text.status()) == ENOENT) return absl::OkStatus();
+  XOI_ASSIGN_OR_RETURN(Fd fd, fs_.OpenAt(dir_.get(), name.c_str(), O_RDONLY, path));
+  XOI_ASSIGN_OR_RETURN(FileStat st, fs_.StatFd(fd.get(), path));
+  if (!st.is_regular() || st.size > kMaxDayFileSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(FileTypeName(st.mode), " of ", st.size, " bytes: not a day file"));
+  }
+  DayFileDecoder decoder(day, std::move(sink));
+  std::string buffer(std::min<uint64_t>(st.size, kReadChunk), '\0');
+  for (uint64_t offset = 0; offset < st.size;) {
+    const size_t size = static_cast<size_t>(std::min<uint64_t>(st.size - offset, kReadChunk));
+    XOI_RETURN_IF_ERROR(fs_.PRead(fd.get(), offset, buffer.data(), size, path));
+    XOI_RETURN_IF_ERROR(decoder.Feed(absl::string_view(buffer.data(), size)));
+    offset += size;
+  }
+  return decoder.Finish();
+}
+
+void Index::LoadDay(absl::CivilDay day) {
+  const size_t before = loaded_.size();
+  const absl::Status read = ReadDay(day, [&](IndexRecord record) { loaded_.emplace_back(record); });
+  if (read.ok()) return;
+  loaded_.resize(before);  // nothing of a day that is not whole
+  if (ErrnoOf(read) == ENOENT) return;
+  if (read.code() == absl::StatusCode::kInvalidArgument || ErrnoOf(read) == ELOOP ||
+      ErrnoOf(read) == EFBIG || ErrnoOf(read) == EINVAL) {
+    SetAside(day, read.message());
+    return;
+  }
   // A day that cannot be read now (an I/O error) is left out, like a damaged one (nothing is
   // lifted from it, and what it holds that is still locked is adopted again), but it is neither
   // set aside nor ever rewritten from what little this run knows of it: the next run reads it.
-  if (!text.ok() && ErrnoOf(text.status()) != EFBIG && ErrnoOf(text.status()) != EINVAL) {
-    notices_.push_back(
-        Warning{WarningKind::kIndexEntryUnreadable, "",
-                absl::StrCat("index ", path, " cannot be read now (", text.status().message(),
-                             "): left out of this run, and not rewritten")});
-    unreadable_.insert(day);
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::vector<IndexRecord>> records =
-      text.ok() ? DecodeDayFile(day, *text)
-                : absl::StatusOr<std::vector<IndexRecord>>(text.status());
-  if (!records.ok()) {
-    // Never lifted from: what it held that is still locked is re-indexed from the walk. Kept
-    // aside for whoever wants to look, and out of the way of the day's next rewrite.
-    notices_.push_back(
-        Warning{WarningKind::kIndexEntryUnreadable, "",
-                absl::StrCat("index ", path, " is unusable (", records.status().message(),
-                             "): its items are re-indexed from the walk, never "
-                             "lifted from it")});
-    if (writable_) {
-      for (int n = 1; n < 100; ++n) {
-        const std::string aside =
-            n == 1 ? absl::StrCat(name, ".damaged") : absl::StrCat(name, ".damaged.", n);
-        if (fs_.StatAt(dir_.get(), aside.c_str(), aside).ok()) continue;  // an earlier one: kept
-        if (fs_.Rename(dir_.get(), name.c_str(), aside.c_str(), path).ok()) {
-          absl::StrAppend(&notices_.back().message, "; kept as ", aside);
-        }
-        break;
-      }
+  notices_.push_back(
+      Warning{WarningKind::kIndexEntryUnreadable, "",
+              absl::StrCat("index ", dir_path_, "/", DayFileName(day), " cannot be read now (",
+                           read.message(), "): left out of this run, and not rewritten")});
+  unreadable_.insert(day);
+}
+
+void Index::SetAside(absl::CivilDay day, absl::string_view why) {
+  const std::string name = DayFileName(day);
+  const std::string path = absl::StrCat(dir_path_, "/", name);
+  // Never lifted from: what it held that is still locked is re-indexed from the walk. Kept aside
+  // for whoever wants to look, and out of the way of the day's next rewrite.
+  notices_.push_back(
+      Warning{WarningKind::kIndexEntryUnreadable, "",
+              absl::StrCat("index ", path, " is unusable (", why,
+                           "): its items are re-indexed from the walk, never lifted from it")});
+  if (!writable_) return;
+  for (int n = 1; n < 100; ++n) {
+    const std::string aside =
+        n == 1 ? absl::StrCat(name, ".damaged") : absl::StrCat(name, ".damaged.", n);
+    if (fs_.StatAt(dir_.get(), aside.c_str(), aside).ok()) continue;  // an earlier one: kept
+    if (fs_.Rename(dir_.get(), name.c_str(), aside.c_str(), path).ok()) {
+      absl::StrAppend(&notices_.back().message, "; kept as ", aside);
     }
-    return absl::OkStatus();
+    break;
   }
-  for (IndexRecord& record : *records) {
-    const Identity id = record.identity();
-    if (by_identity_.contains(id)) continue;  // one record an inode; a later copy is stale
-    by_identity_[id] = records_.size();
-    records_.push_back(std::move(record));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status Index::Migrate(const std::string& root, const std::vector<std::string>& folders) {
@@ -165,58 +198,110 @@ absl::Status Index::Migrate(const std::string& root, const std::vector<std::stri
   return absl::OkStatus();
 }
 
-const IndexRecord* Index::Find(const Identity& id) const {
-  auto it = by_identity_.find(id);
-  return it == by_identity_.end() ? nullptr : &records_[it->second];
+const RecordSummary* Index::FindLoaded(const Identity& id) const {
+  auto it = std::lower_bound(loaded_.begin(), loaded_.end(), id,
+                             [](const RecordSummary& s, const Identity& id) {
+                               const Identity a = s.identity();
+                               return std::tie(a.ino, a.birth_ns) < std::tie(id.ino, id.birth_ns);
+                             });
+  return it != loaded_.end() && it->identity() == id ? &*it : nullptr;
+}
+
+const RecordSummary* Index::Find(const Identity& id) const {
+  if (!changes_.empty()) {
+    auto it = changes_.find(id);
+    if (it != changes_.end()) return it->second.record ? &it->second.summary : nullptr;
+  }
+  return FindLoaded(id);
+}
+
+size_t Index::Slot(const RecordSummary& summary) const {
+  if (loaded_.empty() || &summary < loaded_.data() || &summary >= loaded_.data() + loaded_.size()) {
+    return kNoSlot;
+  }
+  return static_cast<size_t>(&summary - loaded_.data());
+}
+
+const RecordSummary* Index::Current(absl::CivilDay day, const IndexRecord& record) const {
+  const Identity id = record.identity();
+  if (changes_.contains(id)) return nullptr;
+  const RecordSummary* summary = FindLoaded(id);
+  return summary != nullptr && summary->day() == day && summary->IsAt(record.path) ? summary
+                                                                                   : nullptr;
+}
+
+absl::Status Index::ForEach(absl::FunctionRef<bool(const RecordSummary&)> wanted,
+                            absl::FunctionRef<void(const IndexRecord&)> visit) const {
+  std::set<absl::CivilDay> days;
+  for (const RecordSummary& summary : loaded_) {
+    if (!changes_.contains(summary.identity()) && wanted(summary)) days.insert(summary.day());
+  }
+  for (absl::CivilDay day : days) {
+    // The day was read whole and intact by Open; a record is passed on only when it is the one
+    // its summary (taken then) stands for, so a file damaged since yields nothing it did not hold.
+    XOI_RETURN_IF_ERROR(ReadDay(day, [&](const IndexRecord& record) {
+      const RecordSummary* summary = Current(day, record);
+      if (summary != nullptr && wanted(*summary)) visit(record);
+    }));
+  }
+  for (const auto& [id, change] : changes_) {
+    if (change.record && wanted(change.summary)) visit(*change.record);
+  }
+  return absl::OkStatus();
 }
 
 uint64_t Index::protected_count() const {
-  return static_cast<uint64_t>(std::count_if(records_.begin(), records_.end(),
-                                             [](const IndexRecord& r) { return !r.lifted; }));
+  uint64_t count = 0;
+  for (const RecordSummary& summary : loaded_) {
+    if (!summary.lifted() && !changes_.contains(summary.identity())) ++count;
+  }
+  for (const auto& [id, change] : changes_) {
+    if (change.record && !change.record->lifted) ++count;
+  }
+  return count;
 }
 
 void Index::Put(IndexRecord record) {
   const Identity id = record.identity();
-  Dirty(record);
-  auto it = by_identity_.find(id);
-  if (it == by_identity_.end()) {
-    by_identity_[id] = records_.size();
-    records_.push_back(std::move(record));
-    return;
-  }
-  Dirty(records_[it->second]);
-  records_[it->second] = std::move(record);
+  if (const RecordSummary* before = Find(id)) Dirty(before->day());
+  Dirty(RecordDay(record));
+  RecordSummary summary(record);
+  changes_[id] = Change{std::move(record), summary};
 }
 
 void Index::Remove(const Identity& id) {
-  auto it = by_identity_.find(id);
-  if (it == by_identity_.end()) return;
-  const size_t at = it->second;
-  Dirty(records_[at]);
-  by_identity_.erase(it);
-  if (at + 1 != records_.size()) {
-    records_[at] = std::move(records_.back());
-    by_identity_[records_[at].identity()] = at;
-  }
-  records_.pop_back();
+  const RecordSummary* before = Find(id);
+  if (before == nullptr) return;
+  Dirty(before->day());
+  changes_[id] = Change{std::nullopt, RecordSummary()};
 }
 
 absl::Status Index::Flush() {
   if (dirty_.empty() && old_folders_.empty()) return absl::OkStatus();
   if (!writable_) return absl::FailedPreconditionError("index opened without create");
-  std::map<absl::CivilDay, std::vector<IndexRecord>> days;
-  for (absl::CivilDay day : dirty_) days[day];
-  for (const IndexRecord& record : records_) {
-    auto it = days.find(RecordDay(record));
-    if (it != days.end()) it->second.push_back(record);
+  std::map<absl::CivilDay, std::vector<IndexRecord>> changed;
+  for (const auto& [id, change] : changes_) {
+    if (change.record && dirty_.contains(RecordDay(*change.record))) {
+      changed[RecordDay(*change.record)].push_back(*change.record);
+    }
   }
   std::vector<std::string> not_written;
-  for (auto& [day, records] : days) {
+  for (absl::CivilDay day : dirty_) {
     const std::string name = DayFileName(day);
     const std::string path = absl::StrCat(dir_path_, "/", name);
     if (unreadable_.contains(day)) {
       not_written.push_back(path);
       continue;
+    }
+    // What the day holds now: its loaded records that no change replaced, and the changes of it.
+    std::vector<IndexRecord> records = std::move(changed[day]);
+    absl::Status read = ReadDay(day, [&](IndexRecord record) {
+      if (Current(day, record) != nullptr) records.push_back(std::move(record));
+    });
+    // Gone, or damaged and left in place (its records were left out at Open): the changes alone.
+    if (!read.ok() && ErrnoOf(read) != ENOENT &&
+        read.code() != absl::StatusCode::kInvalidArgument) {
+      return read;
     }
     if (records.empty()) {
       absl::Status removed = fs_.Unlink(dir_.get(), name.c_str(), 0, path);

@@ -262,14 +262,11 @@ int IndexDumpCommand(const Config& config, const std::vector<const RemoteConfig*
       continue;
     }
     for (const Warning& notice : (*index)->notices()) dump.notices.push_back(notice.message);
-    for (const IndexRecord& record : (*index)->records()) {
-      if (!args.day || RecordDay(record) == *args.day) dump.records.push_back(record);
-    }
-    std::sort(dump.records.begin(), dump.records.end(),
-              [](const IndexRecord& a, const IndexRecord& b) {
-                const absl::CivilDay day_a = RecordDay(a), day_b = RecordDay(b);
-                return std::tie(day_a, a.path) < std::tie(day_b, b.path);
-              });
+    // Day by day, by path within a day: the order of the day files.
+    const absl::Status read = (*index)->ForEach(
+        [&](const RecordSummary& summary) { return !args.day || summary.day() == *args.day; },
+        [&](const IndexRecord& record) { dump.records.push_back(record); });
+    if (!read.ok()) dump.error = std::string(read.message());
   }
   const std::string text =
       args.report == "json" ? FormatIndexDumpJson(dumps) : FormatIndexDumpText(dumps);

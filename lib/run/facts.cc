@@ -143,10 +143,11 @@ SweepFacts GatherSweepFacts(FileSystem& fs, int root_fd, uint64_t root_dev, cons
                             const GlobSet& globs, uint64_t* seen, std::vector<Problem>* errors) {
   SweepFacts facts;
   absl::flat_hash_map<Identity, size_t> by_identity;
-  for (const IndexRecord& record : index.records()) {
+  const absl::Status read = index.ForEach([&](const IndexRecord& record) {
     by_identity[record.identity()] = facts.indexed.size();
     facts.indexed.push_back(SweptRecord{record});
-  }
+  });
+  if (!read.ok()) errors->push_back(Problem{index.dir_path(), std::string(read.message())});
   const absl::Status walked = WalkTree(
       fs, root_fd, "", root_dev,
       TreeVisit{[&](const Member& m) {

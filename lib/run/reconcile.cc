@@ -1,6 +1,7 @@
 #include "lib/run/reconcile.h"
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,7 @@ class ItemPlanner : public WalkVisitor {
               absl::Time now)
       : fs_(fs),
         slots_(static_cast<size_t>(jobs)),
+        reached_((index.loaded() + 63) / 64),
         root_fd_(root_fd),
         index_(index),
         runs_(fs, root_fd),
@@ -30,9 +32,14 @@ class ItemPlanner : public WalkVisitor {
   void OnItem(int worker, Candidate item) override {
     Slot& slot = slots_[static_cast<size_t>(worker)];
     ++slot.seen;
-    const IndexRecord* record =
+    const RecordSummary* record =
         index_.Find(Identity{item.stat.ino, absl::ToUnixNanos(item.stat.birth)});
-    if (record != nullptr) slot.reached.push_back(record - index_.records().data());
+    if (record != nullptr) {
+      const size_t at = index_.Slot(*record);
+      if (at != Index::kNoSlot) {
+        reached_[at / 64].fetch_or(uint64_t{1} << (at % 64), std::memory_order_relaxed);
+      }
+    }
     RemoteItemFacts facts(fs_, root_fd_, runs_, item);
     Decision decision = Decide(item, record, settings_, now_, facts);
     std::move(decision.warnings.begin(), decision.warnings.end(),
@@ -51,18 +58,23 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan` and `errors`, marks the records the walk reached in
-  // `reached` (by position in index.records()); returns the items seen.
-  uint64_t Collect(Plan* plan, std::vector<Problem>* errors, std::vector<bool>* reached) {
+  // Moves everything found into `plan` and `errors`; returns the items seen.
+  uint64_t Collect(Plan* plan, std::vector<Problem>* errors) {
     uint64_t seen = 0;
     for (Slot& slot : slots_) {
       seen += slot.seen;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(plan->actions));
       std::move(slot.warnings.begin(), slot.warnings.end(), std::back_inserter(plan->warnings));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
-      for (size_t i : slot.reached) (*reached)[i] = true;
     }
     return seen;
+  }
+
+  // The walk reached the item of `record`, a record loaded by the index's Open.
+  bool Reached(const RecordSummary& record) const {
+    const size_t at = index_.Slot(record);
+    return at == Index::kNoSlot ||
+           ((reached_[at / 64].load(std::memory_order_relaxed) >> (at % 64)) & 1) != 0;
   }
 
  private:
@@ -71,10 +83,11 @@ class ItemPlanner : public WalkVisitor {
     std::vector<Action> actions;
     std::vector<Warning> warnings;
     std::vector<Problem> errors;
-    std::vector<size_t> reached;
   };
   FileSystem& fs_;
   std::vector<Slot> slots_;
+  // One bit a loaded record, set by whichever worker reaches its item.
+  std::vector<std::atomic<uint64_t>> reached_;
   const int root_fd_;
   const Index& index_;
   RemoteRunFacts runs_;
@@ -93,13 +106,19 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
   // Facts and rules, item by item, as the walk finds them.
   ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
-  std::vector<bool> reached(index.records().size());
-  report->counts.seen = items.Collect(&plan, &report->errors, &reached);
+  report->counts.seen = items.Collect(&plan, &report->errors);
 
-  // The index records the walk did not reach.
+  // The index records the walk did not reach, read back from their day files (none in the steady
+  // state).
   RemoteUnreachedFacts unreached(fs, root_fd);
-  for (size_t i = 0; i < reached.size(); ++i) {
-    if (!reached[i]) DecideUnreached(index.records()[i], settings, options.now, unreached, &plan);
+  const absl::Status read =
+      index.ForEach([&](const RecordSummary& record) { return !items.Reached(record); },
+                    [&](const IndexRecord& record) {
+                      DecideUnreached(record, settings, options.now, unreached, &plan);
+                    });
+  if (!read.ok()) {
+    // What cannot be read again is not lifted: it waits for a run that can.
+    report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
   }
   std::sort(plan.actions.begin(), plan.actions.end(),
             [](const Action& a, const Action& b) { return a.path < b.path; });
