@@ -41,10 +41,17 @@ ActionResult FromStatus(const absl::Status& status) {
   }
 }
 
+// An inode opened for a flag change, and what statx says of it once open.
+struct OpenInode {
+  Fd fd;
+  FileStat stat;
+};
+
 // Opens one inode for a flag change and checks it is the one decided on. `expected.ino == 0`
 // skips the identity check.
-absl::StatusOr<Fd> OpenChecked(FileSystem& fs, int dir_fd, absl::string_view name,
-                               absl::string_view path, const FileStat& expected, bool beneath) {
+absl::StatusOr<OpenInode> OpenChecked(FileSystem& fs, int dir_fd, absl::string_view name,
+                                      absl::string_view path, const FileStat& expected,
+                                      bool beneath) {
   absl::StatusOr<Fd> fd = beneath ? fs.OpenBeneath(dir_fd, name, kOpenFlags)
                                   : fs.OpenAt(dir_fd, std::string(name).c_str(), kOpenFlags, path);
   if (!fd.ok()) return ErrnoError(ErrnoOf(fd.status()), "open", path);
@@ -57,7 +64,7 @@ absl::StatusOr<Fd> OpenChecked(FileSystem& fs, int dir_fd, absl::string_view nam
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": replaced by another inode since it was examined, not touched"));
   }
-  return fd;
+  return OpenInode{*std::move(fd), st};
 }
 
 // Sets or clears the flag of one open inode; a regular file being protected is first checked for
@@ -72,8 +79,9 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   if (!lease.ok() && ErrnoOf(lease) == EAGAIN) return lease;
   // EINVAL: the filesystem has no leases; the settle time is then the only guard against writers.
   if (!lease.ok() && ErrnoOf(lease) != EINVAL) return lease;
+  // The lease ends when the caller closes `fd`: a writer that opens meanwhile waits for that, then
+  // finds the flag set.
   auto changed = SetImmutable(fs, fd, on, path);
-  if (lease.ok()) fs.ReleaseLease(fd);
   if (!changed.ok()) return changed;
   // A link made between the check above and the flag would lock the other name too (possibly
   // outside the remote). link(2) checks the flag before it takes the inode's lock, so a link that
@@ -167,7 +175,7 @@ class TreeLocker {
     reference_ = std::max(reference_, m.stat.ctime + lag_);
     auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
     if (!fd.ok() && ErrnoOf(fd.status()) == ENOENT) return false;  // gone meanwhile
-    absl::StatusOr<bool> changed = fd.ok() ? ChangeFlag(fs_, fd->get(), m.stat, true, m.path)
+    absl::StatusOr<bool> changed = fd.ok() ? ChangeFlag(fs_, fd->fd.get(), m.stat, true, m.path)
                                            : absl::StatusOr<bool>(fd.status());
     if (!changed.ok()) {
       error_ = changed.status();
@@ -234,13 +242,12 @@ void Executor::Record(const Action& action, absl::Time reference, absl::Time loc
 ActionResult Executor::Protect(const Action& action) {
   auto top = OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
   if (!top.ok()) return FromStatus(top.status());
-  auto top_stat = fs_.StatFd(top->get(), action.path);
-  if (!top_stat.ok()) return FromStatus(top_stat.status());
+  const FileStat* top_stat = &top->stat;
   if (!action.tree) {
     const absl::Time reference =
         top_stat->immutable ? action.reference
                             : std::max(action.reference, top_stat->ctime + action.clock_lag);
-    auto changed = ChangeFlag(fs_, top->get(), *top_stat, true, action.path);
+    auto changed = ChangeFlag(fs_, top->fd.get(), *top_stat, true, action.path);
     if (!changed.ok()) return FromStatus(changed.status());
     Record(action, reference, absl::InfinitePast(), /*lifted=*/false);
     return ActionResult{Outcome::kDone, "", *changed ? 1u : 0u};
@@ -248,8 +255,8 @@ ActionResult Executor::Protect(const Action& action) {
   // The directory first, then each folder before what it holds (TreeLocker): nothing can be added
   // to a locked folder, so what was listed is all there is.
   TreeLocker locker(fs_, action);
-  auto top_changed = ChangeFlag(fs_, top->get(), *top_stat, true, action.path);
-  if (top_changed.ok()) locker.LockBelow(top->get(), action.path);
+  auto top_changed = ChangeFlag(fs_, top->fd.get(), *top_stat, true, action.path);
+  if (top_changed.ok()) locker.LockBelow(top->fd.get(), action.path);
   const absl::Status failed = top_changed.ok() ? locker.error() : top_changed.status();
   const uint64_t changed = locker.flags_changed() + (top_changed.ok() && *top_changed ? 1 : 0);
   // Whatever was locked is recorded, even half-way (as incomplete: the next run finishes it), so
@@ -275,7 +282,7 @@ ActionResult Executor::Lift(const Action& action) {
     absl::Status failed;
     auto belongs = [&](const Member& m) { return m.stat.birth <= action.members_locked_by; };
     const absl::Status walked = WalkTree(
-        fs_, top->get(), action.path, action.stat.dev,
+        fs_, top->fd.get(), action.path, action.stat.dev,
         TreeVisit{
             [&](const Member& m) {
               if (!m.stat.is_regular() && !m.stat.is_dir()) return true;  // never locked
@@ -293,8 +300,9 @@ ActionResult Executor::Lift(const Action& action) {
               }
               auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
               if (!fd.ok() && ErrnoOf(fd.status()) == ENOENT) return true;
-              absl::StatusOr<bool> changed = fd.ok() ? SetImmutable(fs_, fd->get(), false, m.path)
-                                                     : absl::StatusOr<bool>(fd.status());
+              absl::StatusOr<bool> changed = fd.ok()
+                                                 ? SetImmutable(fs_, fd->fd.get(), false, m.path)
+                                                 : absl::StatusOr<bool>(fd.status());
               if (!changed.ok()) {
                 failed = changed.status();
                 return false;
@@ -322,7 +330,7 @@ ActionResult Executor::Lift(const Action& action) {
       return result;
     }
   }
-  auto cleared = SetImmutable(fs_, top->get(), false, action.path);
+  auto cleared = SetImmutable(fs_, top->fd.get(), false, action.path);
   if (!cleared.ok()) {
     ActionResult partly = FromStatus(cleared.status());
     partly.flags_changed = result.flags_changed;

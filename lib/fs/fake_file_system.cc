@@ -177,8 +177,6 @@ absl::Status FakeFileSystem::TakeReadLease(int fd, absl::string_view path_for_er
   return absl::OkStatus();
 }
 
-void FakeFileSystem::ReleaseLease(int) {}
-
 void FakeFileSystem::WaitForInodeLock(int) {}
 
 absl::Status FakeFileSystem::WriteFileAtomic(int dirfd, const std::string& name,

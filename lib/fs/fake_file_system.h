@@ -78,7 +78,6 @@ class FakeFileSystem : public FileSystem {
                                     absl::string_view path_for_errors) override;
   void WaitForInodeLock(int fd) override;
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override;
-  void ReleaseLease(int fd) override;
   absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
                                mode_t mode, bool sync, absl::string_view path_for_errors) override;
   absl::Status MakeDir(int dirfd, const char* name, mode_t mode,

@@ -196,7 +196,8 @@ class RealFs : public FileSystem {
       const ssize_t n = pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoError(errno, "read", path_for_errors);
-      if (n == 0) return absl::DataLossError(absl::StrCat("read ", path_for_errors, ": ends early"));
+      if (n == 0)
+        return absl::DataLossError(absl::StrCat("read ", path_for_errors, ": ends early"));
       done += static_cast<size_t>(n);
     }
     return absl::OkStatus();
@@ -247,8 +248,6 @@ class RealFs : public FileSystem {
     }
     return absl::OkStatus();
   }
-
-  void ReleaseLease(int fd) override { (void)fcntl(fd, F_SETLEASE, F_UNLCK); }
 
   absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
                                mode_t mode, bool sync, absl::string_view path_for_errors) override {

@@ -95,10 +95,9 @@ class FileSystem {
   virtual void WaitForInodeLock(int fd) = 0;
 
   // Takes a read lease on the regular file `fd` (opened read-only): fails with EAGAIN
-  // (Unavailable) while any process holds the file open for writing. The lease ends with
-  // ReleaseLease or close.
+  // (Unavailable) while any process holds the file open for writing. The lease ends when `fd` is
+  // closed.
   virtual absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) = 0;
-  virtual void ReleaseLease(int fd) = 0;
 
   // Replaces `name` in `dirfd` with `content` atomically: a temporary dotfile, then rename. A kill
   // leaves either the old or the new content. With `sync`, the file and the directory are fsync'ed

@@ -263,6 +263,7 @@ uint64_t Index::protected_count() const {
 
 void Index::Put(IndexRecord record) {
   const Identity id = record.identity();
+  std::lock_guard<std::mutex> lock(changes_mu_);
   if (const RecordSummary* before = Find(id)) Dirty(before->day());
   Dirty(RecordDay(record));
   RecordSummary summary(record);
@@ -270,6 +271,7 @@ void Index::Put(IndexRecord record) {
 }
 
 void Index::Remove(const Identity& id) {
+  std::lock_guard<std::mutex> lock(changes_mu_);
   const RecordSummary* before = Find(id);
   if (before == nullptr) return;
   Dirty(before->day());

@@ -20,13 +20,14 @@
 // two rewrites) keeps its later reference. Entries of the previous format (one file per item in
 // day folders, this program's v0.1) are read and migrated.
 //
-// Thread safety: Find() and Slot() may run concurrently with each other, never with Put(),
-// Remove() or Flush().
+// Thread safety: Find() and Slot() may run concurrently with each other (the walk's workers), and
+// Put() and Remove() with each other (the executor's), never the ones with the others or Flush().
 #ifndef XOI_LIB_FS_INDEX_H_
 #define XOI_LIB_FS_INDEX_H_
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -115,6 +116,7 @@ class Index {
   bool writable_ = false;
   std::string dir_path_;
   std::vector<RecordSummary> loaded_;  // by identity, one per identity
+  std::mutex changes_mu_;              // Put and Remove from several threads
   absl::node_hash_map<Identity, Change> changes_;
   std::set<absl::CivilDay> dirty_;
   std::set<absl::CivilDay> unreadable_;   // left out, and never rewritten, this run
