@@ -16,7 +16,7 @@
 # separate `strace -c -f` run. Prints a Markdown table, the ratios, and PASS/FAIL per target.
 #
 # Usage: sudo bench/e2e.sh [--quick] [--save DIR]
-#   --quick     only the ~100k remote
+#   --quick     only the ~100k remote, and 100k junk names instead of 1M
 #   --save DIR  also copy the raw measurements (TSV) and strace summaries to DIR
 #
 # Everything happens below one scratch folder (mktemp -d /var/tmp/xoi-bench.XXXXXX); on any exit
@@ -484,6 +484,30 @@ bench_remote() {
   rm -rf "$REMOTE"
 }
 
+# bench_junk N: what an attacker with XO's access can do to our costs: N empty *.json files in one
+# VM folder (each one an item to lock, index and report), first protection, steady state and lift,
+# beside find | xargs chattr +i over the same names.
+bench_junk() {
+  SIZE=junk-$1
+  REMOTE=$SCRATCH/remote-$SIZE
+  local vm=$REMOTE/xo-vm-backups/6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5
+  say "$SIZE: $1 empty *.json files in one VM folder"
+  mkdir -p "$vm" || die "mkdir failed"
+  (cd "$vm" && seq -f '%.0f.json' 1 "$1" | xargs touch) || die "touch failed"
+  sync
+  info "files" "$1"
+  new_round
+  ours ours.protect.jd.warm -
+  for ((i = 0; i < 3; i++)); do ours ours.steady.jd.warm -; done
+  info "index_bytes" "$(du -sb "$SCRATCH/index.$ROUND/bench" | cut -f1)"
+  ours ours.lift.jd.warm +30d "${LIFT_ARGS[@]}"
+  local chattr_on='find "$1" -name "*.json" -print0 | xargs -0 -r chattr +i'
+  measure chattr.warm bash -c "$chattr_on" _ "$vm"
+  chattr -R -f -i "$REMOTE"
+  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
+  rm -rf "$REMOTE"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The remotes: VMs of 76 runs (a cycle of 4: XVA, VHD directories named by timestamp, VHD
 # directories named by UUID with aliases, plain VHD files), 2 VDIs, VHD directories of 128 blocks;
@@ -491,6 +515,7 @@ bench_remote() {
 SHAPE=(--runs 76 --vdis 2 --blocks 128)
 bench_remote 100k --vms 10 "${SHAPE[@]}" --config-backups 20 --pool-backups 20
 [[ $QUICK -eq 1 ]] || bench_remote 1M --vms 100 "${SHAPE[@]}" --config-backups 200 --pool-backups 200
+if [[ $QUICK -eq 1 ]]; then bench_junk 100000; else bench_junk 1000000; fi
 
 # ---------------------------------------------------------------------------------------------
 say "report"

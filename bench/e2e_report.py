@@ -152,6 +152,27 @@ for size in sizes:
       f"(the root's metadata.json and immutability.json, kept while the remote is protected); "
       f"at the end: {info.get((size, 'left_locked_at_end'), '?')}.\n")
 
+# The junk-names case: what an attacker filling a VM folder with empty *.json files costs us.
+for size in sorted(s for (s, k) in info if s.startswith("junk-") and k == "files"):
+    p(f"## {size}: {info[(size, 'files')]} empty *.json files in one VM folder\n")
+    p("| run | wall | CPU | peak RSS | chattr ÷ ours (wall) |")
+    p("| --- | ---: | ---: | ---: | ---: |")
+    chattr = run(size, "chattr.warm")
+    for key, label in (("ours.protect.jd.warm", "ours: first protection"),
+                       ("ours.steady.jd.warm", "ours: steady state"),
+                       ("ours.lift.jd.warm", "ours: lift everything (+30d)"),
+                       ("chattr.warm", "find \\| xargs chattr +i")):
+        r = run(size, key)
+        if r is None:
+            continue
+        versus = f"{chattr[0] / r[0]:.2f}×" if chattr and key == "ours.protect.jd.warm" else ""
+        p(f"| {label}{'' if r[3] == 0 else f' (exit {r[3]})'} | {fmt_s(r[0])} | {r[1]:.2f} s | "
+          f"{r[2] / 1024:.1f} MiB | {versus} |")
+    files, index_bytes = num(size, "files"), num(size, "index_bytes")
+    if files and index_bytes:
+        p(f"\nIndex on disk: {int(index_bytes)} bytes, {index_bytes / files:.0f} bytes an item. "
+          f"Left immutable at the end: {info.get((size, 'left_locked_at_end'), '?')}.\n")
+
 # Targets: on the 1M remote (on the 100k one with --quick).
 big = "1M" if "1M" in sizes else (sizes[-1] if sizes else None)
 p(f"## Targets (remote {big}{', --quick: not the official figures' if big != '1M' else ''})\n")
