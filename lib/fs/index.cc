@@ -51,17 +51,27 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem& fs, const std::st
 absl::Status Index::Load(const std::string& root) {
   if (!dir_.valid()) return absl::OkStatus();
   std::vector<absl::CivilDay> days;
-  std::vector<std::string> old_folders;
+  std::vector<std::string> old_folders, leftovers;
   XOI_RETURN_IF_ERROR(
       fs_.ListDir(dir_.get(), dir_path_, [&](absl::string_view name, unsigned char type) {
         absl::string_view stem = name;
-        if (absl::ConsumeSuffix(&stem, ".idx")) {
+        if (absl::StartsWith(name, ".") && absl::StrContains(name, ".idx.tmp-")) {
+          leftovers.emplace_back(name);
+        } else if (absl::ConsumeSuffix(&stem, ".idx")) {
           if (auto day = ParseDay(stem)) days.push_back(*day);
         } else if (ParseDay(name) && (type == DT_DIR || type == DT_UNKNOWN)) {
           old_folders.emplace_back(name);
         }
         return true;
       }));
+  // The temporary file of a rewrite killed before its rename: never read (the day file it would
+  // have replaced is intact), removed by whoever holds the remote's lock, so that they do not pile
+  // up.
+  if (writable_) {
+    for (const std::string& name : leftovers) {
+      (void)fs_.Unlink(dir_.get(), name.c_str(), 0, absl::StrCat(dir_path_, "/", name));
+    }
+  }
   for (absl::CivilDay day : days) LoadDay(day);
   // One summary an identity: a run killed between two rewrites can leave an inode in two days;
   // the later reference is the one its last protection set, and the stale day is rewritten.

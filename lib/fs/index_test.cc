@@ -468,7 +468,6 @@ TEST_F(IndexTest, NamesThatAreNoDayFileAreLeftAlone) {
   Seed({a});
   WriteFile(dir_ + "/README", "x");
   WriteFile(dir_ + "/2026-02-30.idx", "not a date");
-  WriteFile(dir_ + "/.2026-11-01.idx.tmp-99", "a temporary of a killed run");
   WriteFile(dir_ + "/2026-11-02.idx.damaged", "kept aside before");
   std::filesystem::create_directories(dir_ + "/notaday");
   std::unique_ptr<Index> index = MustOpen(/*create=*/true);
@@ -476,10 +475,27 @@ TEST_F(IndexTest, NamesThatAreNoDayFileAreLeftAlone) {
   EXPECT_THAT(AllRecords(*index), ElementsAre(a));
   index->Put(Record("b.xva", 2, kDay3));
   ASSERT_TRUE(index->Flush().ok());
-  for (const char* name : {"README", "2026-02-30.idx", ".2026-11-01.idx.tmp-99",
-                           "2026-11-02.idx.damaged", "notaday"}) {
+  for (const char* name : {"README", "2026-02-30.idx", "2026-11-02.idx.damaged", "notaday"}) {
     EXPECT_TRUE(Exists(dir_ + "/" + name)) << name;
   }
+}
+
+// A run killed between writing a day file's temporary and renaming it leaves the temporary (up to
+// the size of a day). It is never read; the next run that may write (holding the remote's lock)
+// removes it, a dry run leaves it.
+TEST_F(IndexTest, TheTemporaryOfAKilledRewriteIsRemovedByTheNextWriter) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  const std::string temporary = dir_ + "/.2026-11-01.idx.tmp-99";
+  WriteFile(temporary, EncodeDayFile(CreationDay(kDay1), {Record("b.xva", 2, kDay1)}));
+  std::unique_ptr<Index> dry = MustOpen(/*create=*/false);
+  ASSERT_NE(dry, nullptr);
+  EXPECT_THAT(AllRecords(*dry), ElementsAre(a));
+  EXPECT_TRUE(Exists(temporary));
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_THAT(AllRecords(*index), ElementsAre(a));
+  EXPECT_FALSE(Exists(temporary));
 }
 
 // A file (not a folder) named like a day of the old format, e.g. `2026-11-04` left by an
