@@ -77,8 +77,8 @@ size_t SharedPrefix(absl::string_view a, absl::string_view b) {
 int64_t FloorSeconds(absl::Time t) { return absl::ToUnixSeconds(t); }
 
 int64_t CeilSeconds(absl::Time t) {
-  const int64_t floor = absl::ToUnixSeconds(t);
-  return absl::FromUnixSeconds(floor) < t ? floor + 1 : floor;
+  const int64_t floor = absl::ToUnixSeconds(t);  // saturates for an infinite time
+  return floor != INT64_MAX && absl::FromUnixSeconds(floor) < t ? floor + 1 : floor;
 }
 
 bool ParseHex(absl::string_view text, uint64_t* out) { return absl::SimpleHexAtoi(text, out); }
@@ -160,7 +160,9 @@ RecordSummary::RecordSummary(const IndexRecord& record)
              (record.complete ? 0 : kIncomplete)),
       path_hash_(static_cast<uint32_t>(PathHash(record.path))) {
   if (record.locked_at != absl::InfinitePast()) {
-    const int64_t delta = CeilSeconds(record.locked_at) - reference_s_;
+    // Durations saturate where seconds would overflow (an infinite locked_at, a far reference).
+    const int64_t delta = absl::ToInt64Seconds(
+        absl::Ceil(record.locked_at - absl::FromUnixSeconds(reference_s_), absl::Seconds(1)));
     locked_at_delta_ = static_cast<int32_t>(std::clamp<int64_t>(delta, INT32_MIN + 1, INT32_MAX));
   }
 }

@@ -658,6 +658,8 @@ TEST(RecordSummaryTest, KeepsWhatTheRulesDecideOn) {
   IndexRecord fractional = Record("a.xva", 7, absl::Hours(3) + absl::Milliseconds(999));
   IndexRecord far = tree;
   far.locked_at = ref + absl::Hours(24 * 365 * 100);  // beyond what 32 bits of seconds hold
+  IndexRecord infinite = tree;
+  infinite.locked_at = absl::InfiniteFuture();
   IndexRecord early = Record("old.xva", 8);
   early.reference = Utc(1969, 12, 31) + absl::Milliseconds(500);
   const std::vector<Row> rows = {
@@ -669,6 +671,8 @@ TEST(RecordSummaryTest, KeepsWhatTheRulesDecideOn) {
       {"locked_at too far: an earlier bound (fewer members lifted)", far, ref,
        ref + absl::Seconds(std::numeric_limits<int32_t>::max())},
       {"before the epoch", early, Utc(1969, 12, 31), absl::InfinitePast()},
+      {"locked_at unbounded (every member the tree's)", infinite, ref,
+       ref + absl::Seconds(std::numeric_limits<int32_t>::max())},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
@@ -681,7 +685,7 @@ TEST(RecordSummaryTest, KeepsWhatTheRulesDecideOn) {
     EXPECT_EQ(s.reference(), row.want_reference);
     EXPECT_EQ(s.day(), RecordDay(row.record));
     EXPECT_EQ(s.locked_at(), row.want_locked_at);
-    EXPECT_LE(s.locked_at(), Stored(row.record).locked_at);
+    EXPECT_LE(s.locked_at(), Stored(row.record).locked_at);  // never more members than locked
     EXPECT_TRUE(s.IsAt(row.record.path));
   }
 }
