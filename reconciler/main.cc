@@ -44,26 +44,27 @@ enum Option : unsigned {
 
 struct CommandSpec {
   const char* name;
-  unsigned takes;     // Option bits besides --config
+  unsigned takes;     // Option bits (--config goes with every command)
   const char* usage;  // what it takes, for the message when it is given something else
 };
 
 constexpr CommandSpec kCommands[] = {
     {"run", kRemote | kDryRun | kRunOnly | kReport | kJunit | kReportFile | kMetrics,
-     "--remote, --dry-run, --deep, --allow-mass-lift, --report, --report-file, --metrics-file, "
-     "--jobs"},
-    {"check", kRemote, "--remote"},
+     "--config, --remote, --dry-run, --deep, --allow-mass-lift, --report, --report-file, "
+     "--metrics-file, --jobs"},
+    {"check", kRemote, "--config, --remote"},
     {"verify", kRemote | kReport | kJunit | kReportFile | kMetrics,
-     "--remote, --report, --report-file, --metrics-file (and never changes anything)"},
+     "--config, --remote, --report, --report-file, --metrics-file (it never changes anything)"},
     {"status", kRemote | kVm | kReport | kReportFile,
-     "--remote, --vm, --report text|json, --report-file"},
+     "--config, --remote, --vm, --report text|json, --report-file"},
     {"sweep", kRemote | kDryRun | kReport | kReportFile | kMetrics,
-     "--remote, --dry-run, --report text|json, --report-file"},
-    {"clear-time-shift", 0, "only --config"},
+     "--config, --remote, --dry-run, --report text|json, --report-file"},
+    {"clear-time-shift", 0, "--config"},
     {"index-dump", kRemote | kDay | kReport | kReportFile,
-     "--remote, --day, --report text|json, --report-file"},
-    {"hold", kRemote | kSelect | kReason, "--remote, --all, --vm, --path, --reason"},
-    {"release", kRemote | kSelect | kReason | kId, "--remote, --all, --vm, --path, --id, --reason"},
+     "--config, --remote, --day, --report text|json, --report-file"},
+    {"hold", kRemote | kSelect | kReason, "--config, --remote, --all, --vm, --path, --reason"},
+    {"release", kRemote | kSelect | kReason | kId,
+     "--config, --remote, --all, --vm, --path, --id, --reason"},
 };
 
 // Returns -1 when parsing succeeded, else the exit code to leave with.
@@ -188,7 +189,7 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
   }
   const std::string name = args->command == "index-dump" ? "index dump" : args->command;
   if ((given & ~spec->takes) != 0) {
-    return UsageError(absl::StrCat(name, " takes ", spec->usage, " besides --config"));
+    return UsageError(absl::StrCat(name, " takes only ", spec->usage));
   }
   if (args->command == "hold" && (args->selectors.empty() || args->reason.empty())) {
     return UsageError(args->selectors.empty()
