@@ -50,10 +50,9 @@ void PinHeldItems(const StateDir& state, const RemoteConfig& remote, RemoteSessi
   }
 }
 
-}  // namespace
-
+// What `holds` say about the items `index` records: each hold with the locked items it covers,
+// into report->holds, and the locked items any hold covers into report->counts.held.
 void SummariseHolds(const HoldSet& holds, const Index& index, RemoteReport* report) {
-  report->holds.clear();
   for (const Hold& h : holds.holds) report->holds.push_back(InForce(h));
   if (holds.holds.empty()) return;
   for (const IndexRecord& record : index.records()) {
@@ -67,6 +66,8 @@ void SummariseHolds(const HoldSet& holds, const Index& index, RemoteReport* repo
     report->counts.held += held;
   }
 }
+
+}  // namespace
 
 RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
                          const RunOptions& options, const Planner& planner, bool guard_mass_lift) {

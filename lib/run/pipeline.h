@@ -28,10 +28,6 @@ using Planner = std::function<Plan(RemoteSession& session, RemoteReport* report)
 RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
                          const RunOptions& options, const Planner& planner, bool guard_mass_lift);
 
-// What `holds` say about the items `index` records: each hold with the locked items it covers,
-// into report->holds, and the locked items any hold covers into report->counts.held.
-void SummariseHolds(const HoldSet& holds, const Index& index, RemoteReport* report);
-
 }  // namespace xoi
 
 #endif  // XOI_LIB_RUN_PIPELINE_H_
