@@ -10,98 +10,84 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/config.h"
 #include "lib/core/expiry.h"
+#include "lib/core/hold.h"
 #include "lib/report/run_report.h"
 #include "lib/run/commands.h"
 #include "lib/run/config_file.h"
+#include "reconciler/usage.h"
 
 namespace xoi {
 namespace {
 
 constexpr char kVersion[] = "xo-immutable 0.1.0";
 
-constexpr char kUsage[] = R"(Usage:
-  xo-immutable [run] [--config FILE] [--remote ID]... [--dry-run] [--deep] [--allow-mass-lift]
-               [--report text|json|junit] [--report-file FILE] [--metrics-file FILE] [--jobs N]
-  xo-immutable check [--config FILE] [--remote ID]...
-  xo-immutable verify [--config FILE] [--remote ID]... [--report text|json|junit]
-                      [--report-file FILE] [--metrics-file FILE]
-  xo-immutable status [--config FILE] [--remote ID]... [--vm UUID] [--report text|json]
-  xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
-                     [--report-file FILE]
-  xo-immutable clear-time-shift [--config FILE]
-  xo-immutable index dump [--config FILE] [--remote ID]... [--day YYYY-MM-DD]
-                          [--report text|json] [--report-file FILE]
-  xo-immutable --help | --version
-
-Makes every finished Xen Orchestra backup on the configured remotes immutable (chattr +i) for the
-remote's immutabilityDuration, and lifts the flag once that has passed. One run converges and exits;
-a systemd timer runs it every minute.
-
-Commands:
-  run               (default) walk each remote, protect finished backups, lift expired ones,
-                    write the index and immutability.json
-  check             only check that each remote can be protected (capabilities, filesystem
-                    support, filesystem identity); writes nothing
-  verify            read-only compliance check for CI and monitoring: fails (exit 1) when a
-                    finished backup is not immutable, an expired one is still locked more than a
-                    day after it expired, the index disagrees with the flags, or
-                    immutability.json is wrong
-  status            per VM, each backup run with its files, whether all are locked and until
-                    when, and whether each delta chain is locked back to its key backup (the
-                    K/d timeline); read-only
-  sweep             walk each whole remote for locked inodes no glob reaches any more (a renamed
-                    folder); lift those the index knows once expired (run it daily)
-  clear-time-shift  after checking the clock, let runs lift again (logged in the audit log)
-  index dump        print what the index records (day, state, inode, reference, expiry,
-                    path); read-only
-
-Options:
-  --config FILE       configuration, JSON or (*.toml) XO's TOML (default
-                      /etc/xo-immutable-backups/config.json, else .../config.toml)
-  --remote ID         act on this remote only (repeatable; default: every remote)
-  --dry-run           compute the plan and print every action with its reason; change nothing
-  --deep              also check every member of protected VHD directories (a run otherwise
-                      reads only the directory's own flag) and re-protect what was unlocked
-  --allow-mass-lift   lift even when more than maxLiftFraction of a remote's protected items
-                      (more than 100) expire in one run
-  --report text|json|junit
-                      report format on stdout (default text); junit: one testsuite per remote,
-                      one testcase per compliance check (run and verify)
-  --report-file FILE  write the report to FILE instead of stdout
-  --metrics-file FILE write Prometheus metrics to FILE (for node_exporter's textfile collector)
-  --vm UUID           status: only this VM
-  --day YYYY-MM-DD    index dump: only the records of this day (UTC)
-  --jobs N            walker threads (default: number of CPUs, at least 2)
-
-Exit codes:
-  0   converged (dry run: plan computed)
-  1   some items could not be handled (the rest were)
-  2   usage or configuration error (nothing touched)
-  3   a remote is unusable (root missing or not mounted, no immutable attribute, missing
-      capability, unsafe index folder)
-  4   lifting held back: the wall clock moved (time shift) or the mass-lift guard tripped
-  75  another run holds a remote's lock
-)";
-
 int UsageError(const std::string& message) {
   std::cerr << "xo-immutable: " << message << "\nTry 'xo-immutable --help'.\n";
   return kExitUsage;
 }
 
+// The options a command may take, as bits of CommandSpec::takes.
+enum Option : unsigned {
+  kRemote = 1 << 0,
+  kDryRun = 1 << 1,
+  kRunOnly = 1 << 2,  // --deep, --allow-mass-lift, --jobs
+  kReport = 1 << 3,   // --report text|json
+  kJunit = 1 << 4,    // --report junit
+  kReportFile = 1 << 5,
+  kMetrics = 1 << 6,
+  kVm = 1 << 7,      // status --vm
+  kDay = 1 << 8,     // index dump --day
+  kSelect = 1 << 9,  // --all, --vm, --path
+  kReason = 1 << 10,
+  kId = 1 << 11,
+};
+
+struct CommandSpec {
+  const char* name;
+  unsigned takes;     // Option bits (--config goes with every command)
+  const char* usage;  // what it takes, for the message when it is given something else
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"run", kRemote | kDryRun | kRunOnly | kReport | kJunit | kReportFile | kMetrics,
+     "--config, --remote, --dry-run, --deep, --allow-mass-lift, --report, --report-file, "
+     "--metrics-file, --jobs"},
+    {"check", kRemote, "--config, --remote"},
+    {"verify", kRemote | kReport | kJunit | kReportFile | kMetrics,
+     "--config, --remote, --report, --report-file, --metrics-file (it never changes anything)"},
+    {"status", kRemote | kVm | kReport | kReportFile,
+     "--config, --remote, --vm, --report text|json, --report-file"},
+    {"sweep", kRemote | kDryRun | kReport | kReportFile | kMetrics,
+     "--config, --remote, --dry-run, --report text|json, --report-file"},
+    {"clear-time-shift", 0, "--config"},
+    {"index-dump", kRemote | kDay | kReport | kReportFile,
+     "--config, --remote, --day, --report text|json, --report-file"},
+    {"hold", kRemote | kSelect | kReason, "--config, --remote, --all, --vm, --path, --reason"},
+    {"release", kRemote | kSelect | kReason | kId,
+     "--config, --remote, --all, --vm, --path, --id, --reason"},
+};
+
 // Returns -1 when parsing succeeded, else the exit code to leave with.
 int ParseArgs(int argc, char** argv, CommandArgs* args) {
   std::vector<std::string> words(argv + 1, argv + argc);
   size_t i = 0;
-  if (i < words.size() &&
-      (words[i] == "run" || words[i] == "check" || words[i] == "sweep" || words[i] == "verify" ||
-       words[i] == "status" || words[i] == "clear-time-shift")) {
-    args->command = words[i++];
-  } else if (i + 1 < words.size() && words[i] == "index" && words[i + 1] == "dump") {
-    args->command = "index-dump";
-    i += 2;
-  } else if (i < words.size() && words[i] == "index") {
+  const CommandSpec* spec = &kCommands[0];  // run
+  for (const CommandSpec& c : kCommands) {
+    const bool index_dump = absl::string_view(c.name) == "index-dump";
+    if (index_dump && words.size() >= 2 && words[0] == "index" && words[1] == "dump") {
+      spec = &c;
+      i = 2;
+    } else if (!index_dump && !words.empty() && words[0] == c.name) {
+      spec = &c;
+      i = 1;
+    }
+  }
+  if (i == 0 && !words.empty() && words[0] == "index") {
     return UsageError("index takes a subcommand: index dump");
   }
+  args->command = spec->name;
+  const bool holds = args->command == "hold" || args->command == "release";
+  unsigned given = 0;
   for (; i < words.size(); ++i) {
     std::string word = words[i];
     std::string value;
@@ -120,6 +106,14 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
       *out = words[++i];
       return true;
     };
+    // A selector of hold or release, validated: exit 2 naming the problem.
+    auto select = [&](const absl::StatusOr<std::string>& selector) {
+      if (!selector.ok()) return UsageError(std::string(selector.status().message()));
+      args->selectors.push_back(*selector);
+      given |= kSelect;
+      return -1;
+    };
+    std::string text;
     if (word == "--help" || word == "-h") {
       std::cout << kUsage;
       return kExitOk;
@@ -130,78 +124,80 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
     }
     if (word == "--dry-run" && !has_value) {
       args->dry_run = true;
-    } else if (word == "--deep" && !has_value) {
-      args->deep = true;
-    } else if (word == "--allow-mass-lift" && !has_value) {
-      args->allow_mass_lift = true;
+      given |= kDryRun;
+    } else if ((word == "--deep" || word == "--allow-mass-lift") && !has_value) {
+      (word == "--deep" ? args->deep : args->allow_mass_lift) = true;
+      given |= kRunOnly;
+    } else if (word == "--all" && !has_value) {
+      if (int code = select(std::string()); code >= 0) return code;
+    } else if (word == "--path") {
+      if (!take(&text)) return UsageError("--path needs a path below the remote root");
+      if (int code = select(PathSelector(text)); code >= 0) return code;
+    } else if (word == "--vm" && holds) {
+      if (!take(&text)) return UsageError("--vm needs a VM uuid");
+      if (int code = select(VmSelector(text)); code >= 0) return code;
+    } else if (word == "--id") {
+      uint64_t id = 0;
+      if (!take(&text) || !absl::SimpleAtoi(text, &id) || id == 0) {
+        return UsageError("--id needs a hold id (a positive number)");
+      }
+      args->hold_ids.push_back(id);
+      given |= kId;
+    } else if (word == "--reason") {
+      if (!take(&args->reason) || args->reason.empty()) return UsageError("--reason needs a text");
+      given |= kReason;
     } else if (word == "--config") {
       if (!take(&args->config)) return UsageError("--config needs a file");
     } else if (word == "--remote") {
-      std::string id;
-      if (!take(&id)) return UsageError("--remote needs a remote id");
-      args->remotes.push_back(id);
+      if (!take(&text)) return UsageError("--remote needs a remote id");
+      args->remotes.push_back(text);
+      given |= kRemote;
     } else if (word == "--report") {
       if (!take(&args->report)) return UsageError("--report needs text or json");
       if (args->report != "text" && args->report != "json" && args->report != "junit") {
         return UsageError(absl::StrCat("--report: unknown format \"", args->report,
                                        "\" (use text, json or junit)"));
       }
+      given |= args->report == "junit" ? kJunit : kReport;
     } else if (word == "--report-file") {
       if (!take(&args->report_file) || args->report_file.empty()) {
         return UsageError("--report-file needs a file");
       }
+      given |= kReportFile;
     } else if (word == "--vm") {
       if (!take(&args->vm) || args->vm.empty()) return UsageError("--vm needs a VM uuid");
+      given |= kVm;
     } else if (word == "--day") {
-      std::string day;
-      if (!take(&day) || !(args->day = ParseDay(day))) {
+      if (!take(&text) || !(args->day = ParseDay(text))) {
         return UsageError("--day needs a day as YYYY-MM-DD");
       }
+      given |= kDay;
     } else if (word == "--metrics-file") {
       if (!take(&args->metrics_file) || args->metrics_file.empty()) {
         return UsageError("--metrics-file needs a file");
       }
+      given |= kMetrics;
     } else if (word == "--jobs") {
-      std::string n;
-      if (!take(&n) || !absl::SimpleAtoi(n, &args->jobs) || args->jobs < 1 || args->jobs > 256) {
+      if (!take(&text) || !absl::SimpleAtoi(text, &args->jobs) || args->jobs < 1 ||
+          args->jobs > 256) {
         return UsageError("--jobs needs a number from 1 to 256");
       }
+      given |= kRunOnly;
     } else {
       return UsageError(absl::StrCat("unknown argument \"", words[i], "\""));
     }
   }
-  const bool run = args->command == "run", sweep = args->command == "sweep",
-             verify = args->command == "verify", status = args->command == "status";
-  if (!status && !args->vm.empty()) return UsageError("--vm goes with status");
-  if (args->command == "index-dump") {
-    if (args->dry_run || args->deep || args->allow_mass_lift || args->jobs != 0 ||
-        !args->metrics_file.empty() || args->report == "junit") {
-      return UsageError(
-          "index dump takes --config, --remote, --day, --report text|json, --report-file");
-    }
-    return -1;
+  const std::string name = args->command == "index-dump" ? "index dump" : args->command;
+  if ((given & ~spec->takes) != 0) {
+    return UsageError(absl::StrCat(name, " takes only ", spec->usage));
   }
-  if (args->day) return UsageError("--day goes with index dump");
-  if (status) {
-    if (args->dry_run || args->deep || args->allow_mass_lift || args->jobs != 0 ||
-        !args->metrics_file.empty() || args->report == "junit") {
-      return UsageError("status takes --config, --remote, --vm, --report text|json, --report-file");
-    }
-    return -1;
+  if (args->command == "hold" && (args->selectors.empty() || args->reason.empty())) {
+    return UsageError(args->selectors.empty()
+                          ? "hold needs what to hold: --all, --vm UUID or --path PATH"
+                          : "hold needs --reason TEXT: say why, for the audit log");
   }
-  if (!run && (args->deep || args->allow_mass_lift || args->jobs != 0)) {
-    return UsageError("--deep, --allow-mass-lift and --jobs go with run");
-  }
-  if (!run && !sweep && !verify &&
-      (args->dry_run || args->report != "text" || !args->report_file.empty() ||
-       !args->metrics_file.empty())) {
-    return UsageError(absl::StrCat(args->command, " takes only --config and --remote"));
-  }
-  if (verify && args->dry_run) return UsageError("verify never changes anything: no --dry-run");
-  if (sweep && args->report == "junit")
-    return UsageError("--report junit goes with run and verify");
-  if (args->command == "clear-time-shift" && !args->remotes.empty()) {
-    return UsageError("clear-time-shift takes only --config");
+  if (args->command == "release" && args->selectors.empty() && args->hold_ids.empty()) {
+    return UsageError("release needs what to release: --all, --vm UUID, --path PATH or --id N");
   }
   return -1;
 }

@@ -28,7 +28,8 @@ for source in "${sources[@]}"; do
 done
 
 failed=0
-for target in config duration glob index_entry marker alias run_metadata clock_record day_file; do
+for target in config duration glob index_entry marker alias run_metadata clock_record day_file \
+    hold_file; do
   echo "== fuzzing ${target} for ${seconds}s"
   clang++ "${flags[@]}" "${objects[@]}" "lib/fuzz/${target}_fuzzer.cc" -o "$work/${target}" \
     $absl_libs -lboost_json -ltomlplusplus -lcrypto -pthread

@@ -7,8 +7,8 @@
 //
 // Runs in brackets are those whose whole chain is locked. A run's kind comes from its metadata
 // json (`mode`, `isVhdDifferencing`); where that cannot be read (encrypted), it is said so and only
-// the files are shown. The values and the pure parts: lib/run/status.h gathers them,
-// lib/report/status_report.h prints them.
+// the files are shown. Each file names the holds that keep it locked. The values and the pure
+// parts: lib/run/status.h gathers them, lib/report/status_report.h prints them.
 #ifndef XOI_LIB_CORE_BACKUP_STATUS_H_
 #define XOI_LIB_CORE_BACKUP_STATUS_H_
 
@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "lib/core/hold.h"
 
 namespace xoi {
 
@@ -24,6 +25,7 @@ struct BackupFile {
   std::string path;  // remote-relative; a VHD directory ends in '/'
   bool locked = false;
   absl::Time expires_at;
+  std::vector<uint64_t> held_by;  // the holds covering it (lib/core/hold.h)
 };
 
 struct BackupRun {
@@ -48,6 +50,8 @@ struct RemoteStatus {
   std::string id;
   std::string root;
   std::string error;  // non-empty: the remote could not be read
+  HoldSet holds;
+  std::string holds_error;  // non-empty: the holds could not be read (runs lift nothing)
   std::vector<VmStatus> vms;
 };
 

@@ -1,7 +1,6 @@
 #include "lib/core/index_record.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lib/core/expiry.h"
+#include "lib/core/sha256.h"
 #include "lib/core/status.h"
 
 namespace xoi {
@@ -56,13 +56,7 @@ std::optional<std::string> Unescape(absl::string_view text) {
   return out;
 }
 
-std::string Checksum(absl::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return absl::BytesToHexString(
-             absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)))
-      .substr(0, kChecksumDigits);
-}
+std::string Checksum(absl::string_view text) { return Sha256Hex(text).substr(0, kChecksumDigits); }
 
 absl::Status Corrupt(absl::CivilDay day, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("day file ", DayFileName(day), ": ", why));

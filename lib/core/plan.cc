@@ -22,11 +22,15 @@ absl::string_view ActionKindName(ActionKind kind) {
       return "wait";
     case ActionKind::kRefuse:
       return "refuse";
+    case ActionKind::kHold:
+      return "hold";
   }
   return "?";
 }
 
-bool IsEffect(ActionKind kind) { return kind != ActionKind::kWait && kind != ActionKind::kRefuse; }
+bool IsEffect(ActionKind kind) {
+  return kind != ActionKind::kWait && kind != ActionKind::kRefuse && kind != ActionKind::kHold;
+}
 
 absl::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {

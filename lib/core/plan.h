@@ -24,11 +24,12 @@ enum class ActionKind {
   kRemoveMarker,  // unlock and remove immutability.json (duration 0, everything lifted)
   kWait,          // not finished yet: nothing done, reported with the reason
   kRefuse,        // never touched: wrong type, hard links, ... reported as a warning
+  kHold,          // a lift a hold (hold.h) keeps from happening: nothing done, reported
 };
 
 absl::string_view ActionKindName(ActionKind kind);
 
-// True for kinds the executor acts on (everything but kWait and kRefuse).
+// True for kinds the executor acts on (everything but kWait, kRefuse and kHold).
 bool IsEffect(ActionKind kind);
 
 struct Action {

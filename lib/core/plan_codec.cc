@@ -144,7 +144,7 @@ std::optional<PlanEntry> DecodePlanEntry(absl::string_view bytes) {
   FileStat& st = a.stat;
   uint64_t stat_flags = 0;
   const bool ok =
-      r.Enum(&a.kind, static_cast<uint64_t>(ActionKind::kRefuse)) && r.Str(&a.path) &&
+      r.Enum(&a.kind, static_cast<uint64_t>(ActionKind::kHold)) && r.Str(&a.path) &&
       r.Bool(&a.tree) && r.U32(&st.mode) && r.U64(&st.ino) && r.U64(&st.dev) && r.U32(&st.nlink) &&
       r.U64(&st.size) && r.Time(&st.ctime) && r.Time(&st.birth) && r.U64(&stat_flags) &&
       stat_flags < 8 && r.Bool(&a.indexed) && r.Time(&a.reference) && r.Duration(&a.clock_lag) &&

@@ -218,6 +218,7 @@ ActionResult Executor::Apply(const Action& action) {
       return Marker(action);
     case ActionKind::kWait:
     case ActionKind::kRefuse:
+    case ActionKind::kHold:
       return ActionResult{};
   }
   return Result(Outcome::kFailed, "unknown action");

@@ -18,6 +18,9 @@ namespace {
 constexpr char kLockName[] = ".lock";
 constexpr char kFingerprintName[] = "filesystem";
 constexpr char kLastSuccessName[] = "last-success";
+constexpr char kHoldsName[] = "holds";
+// Pins make a hold file grow with the items held (some 30 bytes each).
+constexpr size_t kMaxHoldsSize = size_t{256} << 20;
 constexpr char kClockRecordName[] = "clock.json";
 constexpr char kTimeShiftName[] = "time-shift";
 
@@ -119,6 +122,18 @@ std::optional<absl::Time> StateDir::ReadLastSuccess(const std::string& id) const
 absl::Status StateDir::WriteLastSuccess(const std::string& id, absl::Time when) const {
   return WriteIn(RemoteDir(id), kLastSuccessName, absl::StrCat(absl::ToUnixSeconds(when), "\n"),
                  0644, /*sync=*/true);
+}
+
+absl::StatusOr<std::optional<std::string>> StateDir::ReadHolds(const std::string& id) const {
+  return ReadOptional(HoldsPath(id), kMaxHoldsSize);
+}
+
+absl::Status StateDir::WriteHolds(const std::string& id, const std::string& text) const {
+  return WriteIn(RemoteDir(id), kHoldsName, text, 0600, /*sync=*/true);
+}
+
+std::string StateDir::HoldsPath(const std::string& id) const {
+  return absl::StrCat(RemoteDir(id), "/", kHoldsName);
 }
 
 absl::StatusOr<std::optional<std::string>> StateDir::ReadClockRecord() const {

@@ -7,6 +7,7 @@
 //   <indexPath>/<id>/.lock           the lock a run holds on the remote (flock)
 //   <indexPath>/<id>/filesystem      the fingerprint of the remote's filesystem, from its first run
 //   <indexPath>/<id>/last-success    when a run last converged on the remote without errors
+//   <indexPath>/<id>/holds           the holds on the remote (lib/core/hold.h)
 //
 // The index says what is locked and what may be lifted: anyone who could write it could forge
 // entries, so every folder is created 0700 and refused when it belongs to another user or is
@@ -50,6 +51,11 @@ class StateDir {
   // When a run last converged on the remote; nullopt when unknown.
   std::optional<absl::Time> ReadLastSuccess(const std::string& id) const;
   absl::Status WriteLastSuccess(const std::string& id, absl::Time when) const;
+
+  // The hold file's text; nullopt when there is none. Written atomically and durably.
+  absl::StatusOr<std::optional<std::string>> ReadHolds(const std::string& id) const;
+  absl::Status WriteHolds(const std::string& id, const std::string& text) const;
+  std::string HoldsPath(const std::string& id) const;
 
   // The clock record's text; nullopt when there is none yet.
   absl::StatusOr<std::optional<std::string>> ReadClockRecord() const;

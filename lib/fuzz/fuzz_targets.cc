@@ -13,6 +13,7 @@
 #include "lib/core/expiry.h"
 #include "lib/core/glob_set.h"
 #include "lib/core/guards.h"
+#include "lib/core/hold.h"
 #include "lib/core/index_entry.h"
 #include "lib/core/index_record.h"
 #include "lib/core/rules.h"
@@ -124,6 +125,14 @@ void DayFileDecoder(const uint8_t* data, size_t size) {
   if (!records.ok()) return;
   auto again = DecodeDayFile(*day, EncodeDayFile(*day, *records));
   Check(again.ok() && again->size() == records->size());
+}
+
+void HoldFileDecoder(const uint8_t* data, size_t size) {
+  auto holds = DecodeHolds(View(data, size));
+  if (!holds.ok()) return;
+  const std::string text = EncodeHolds(*holds);
+  auto again = DecodeHolds(text);
+  Check(again.ok() && EncodeHolds(*again) == text);
 }
 
 }  // namespace xoi::fuzz

@@ -18,9 +18,11 @@ void IndexEntryDecoder(const uint8_t* data, size_t size);
 void MarkerParser(const uint8_t* data, size_t size);
 void AliasParser(const uint8_t* data, size_t size);
 void RunMetadataParser(const uint8_t* data, size_t size);
-// The program's own state, which a damaged disk can garble: the clock record, index day files.
+// The program's own state, which a damaged disk can garble: the clock record, index day files,
+// hold files.
 void ClockRecordDecoder(const uint8_t* data, size_t size);
 void DayFileDecoder(const uint8_t* data, size_t size);
+void HoldFileDecoder(const uint8_t* data, size_t size);
 
 }  // namespace xoi::fuzz
 

@@ -38,6 +38,9 @@ TEST(FuzzRegressionTest, RunMetadataParser) {
 TEST(FuzzRegressionTest, ClockRecordDecoder) {
   EXPECT_GE(ReplayCorpus("clock_record", ClockRecordDecoder), 2u);
 }
+TEST(FuzzRegressionTest, HoldFileDecoder) {
+  EXPECT_GE(ReplayCorpus("hold_file", HoldFileDecoder), 2u);
+}
 TEST(FuzzRegressionTest, DayFileDecoder) {
   EXPECT_GE(ReplayCorpus("day_file", DayFileDecoder), 1u);
 }

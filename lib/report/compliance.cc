@@ -58,7 +58,9 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
     }
     const bool lifted_now =
         a.kind == ActionKind::kLift && a.executed && a.outcome == Outcome::kDone;
-    if (a.immutable && !lifted_now && a.expires_at + kLiftTolerance <= now) {
+    // A held item is locked past its expiry on purpose.
+    if (a.kind != ActionKind::kHold && a.immutable && !lifted_now &&
+        a.expires_at + kLiftTolerance <= now) {
       lifted.offenders.push_back(a.path);
     }
   }

@@ -16,7 +16,8 @@ json::object CountsJson(const Counts& c) {
   return json::object{
       {"seen", c.seen},       {"protected", c.protected_}, {"reprotected", c.reprotected},
       {"lifted", c.lifted},   {"indexed", c.indexed},      {"unindexed", c.unindexed},
-      {"waiting", c.waiting}, {"refused", c.refused},      {"errors", c.errors}};
+      {"waiting", c.waiting}, {"refused", c.refused},      {"errors", c.errors},
+      {"held", c.held}};
 }
 
 json::array ProblemsJson(const std::vector<Problem>& problems) {
@@ -43,6 +44,23 @@ json::array WarningsJson(const std::vector<Warning>& warnings) {
 }
 
 }  // namespace
+
+json::array HoldsJson(const std::vector<HoldInForce>& holds) {
+  json::array out;
+  for (const HoldInForce& h : holds) {
+    json::object o;
+    o["id"] = h.id;
+    PutText(o, "selector", h.selector);
+    o["all"] = h.selector.empty();
+    PutText(o, "reason", h.reason);
+    PutText(o, "who", h.who);
+    o["when"] = IsoTime(h.when);
+    o["pinned"] = h.pinned;
+    o["items"] = h.items;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
 
 std::string FormatJson(const RunReport& report) {
   json::object doc;
@@ -85,6 +103,7 @@ std::string FormatJson(const RunReport& report) {
     }
     o["actions"] = std::move(actions);
     o["warnings"] = WarningsJson(r.warnings);
+    o["holds"] = HoldsJson(r.holds);
     if (r.state == RemoteState::kDone) {
       json::array checks;
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {

@@ -5,6 +5,7 @@
 #include "lib/core/iso_time.h"
 #include "lib/report/compliance.h"
 #include "lib/report/escape.h"
+#include "lib/report/text_report.h"
 
 namespace xoi {
 namespace {
@@ -107,6 +108,15 @@ std::string FormatJunit(const RunReport& report, absl::string_view command) {
             "</error>\n    </testcase>\n");
       }
     }
+    // The holds in force, one property each ("hold 3" = the line `status` and the text report
+    // show), so that a CI server shows why expired backups stay locked.
+    std::string properties;
+    for (const HoldInForce& h : r.holds) {
+      absl::StrAppend(&properties, "    <property name=\"hold ", h.id, "\" value=\"",
+                      Xml(HoldLine(h)), "\"/>\n");
+    }
+    if (!properties.empty())
+      properties = absl::StrCat("    <properties>\n", properties, "    </properties>\n");
     total += suite_tests;
     failures += suite_failures;
     errors += suite_errors;
@@ -114,8 +124,8 @@ std::string FormatJunit(const RunReport& report, absl::string_view command) {
     absl::StrAppend(&suites, "  <testsuite name=\"", Xml(absl::StrCat(command, " ", r.id)),
                     "\" tests=\"", suite_tests, "\" failures=\"", suite_failures, "\" errors=\"",
                     suite_errors, "\" skipped=\"", suite_skipped, "\" time=\"", Seconds(r.elapsed),
-                    "\" timestamp=\"", timestamp, "\" hostname=\"", host, "\">\n", cases,
-                    "  </testsuite>\n");
+                    "\" timestamp=\"", timestamp, "\" hostname=\"", host, "\">\n", properties,
+                    cases, "  </testsuite>\n");
   }
   return absl::StrCat(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"xo-immutable ", Xml(command),

@@ -32,7 +32,9 @@ void Family(std::string* out, absl::string_view name, absl::string_view help) {
 std::string FormatMetrics(const RunReport& report,
                           const std::map<std::string, absl::Time>& last_success) {
   std::string out;
-  Family(&out, "xo_immutable_items", "Items of the remote by what the last run did with them.");
+  Family(
+      &out, "xo_immutable_items",
+      "Items of the remote by what the last run did with them (held: locked items a hold covers).");
   for (const RemoteReport& r : report.remotes) {
     const Counts& c = r.counts;
     // Finished backups left unlocked: refused, partly unlockable, or still not locked long after
@@ -56,6 +58,7 @@ std::string FormatMetrics(const RunReport& report,
         {"refused", c.refused},
         {"errors", c.errors},
         {"unprotected", unprotected},
+        {"held", c.held},
     };
     for (const auto& [state, n] : states) {
       absl::StrAppend(&out, "xo_immutable_items{remote=\"", Label(r.id), "\",state=\"", state,
@@ -73,6 +76,12 @@ std::string FormatMetrics(const RunReport& report,
   for (const RemoteReport& r : report.remotes) {
     absl::StrAppend(&out, "xo_immutable_lifts_held{remote=\"", Label(r.id), "\"} ",
                     r.lifts_held.empty() ? 0 : 1, "\n");
+  }
+  Family(&out, "xo_immutable_holds", "Holds in force on the remote (xo-immutable hold).");
+  for (const RemoteReport& r : report.remotes) {
+    if (r.state != RemoteState::kDone) continue;
+    absl::StrAppend(&out, "xo_immutable_holds{remote=\"", Label(r.id), "\"} ", r.holds.size(),
+                    "\n");
   }
   Family(&out, "xo_immutable_run_duration_seconds", "Duration of the last run on the remote.");
   for (const RemoteReport& r : report.remotes) {

@@ -34,6 +34,10 @@ int RunReport::ExitCode() const {
   return kExitOk;
 }
 
+HoldInForce InForce(const Hold& h) {
+  return HoldInForce{h.id, h.selector, h.reason, h.who, h.when, h.pins.size()};
+}
+
 void Count(const ActionRecord& a, Counts* c) {
   if (a.kind == ActionKind::kWait) {
     ++c->waiting;

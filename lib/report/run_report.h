@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "lib/core/facts.h"
+#include "lib/core/hold.h"
 #include "lib/core/plan.h"
 
 namespace xoi {
@@ -38,6 +39,7 @@ struct Counts {
   uint64_t waiting = 0;
   uint64_t refused = 0;
   uint64_t errors = 0;
+  uint64_t held = 0;  // locked items a hold covers, as the run ends
 };
 
 // One entry of the plan and, after execution, what came of it.
@@ -62,6 +64,19 @@ struct Problem {
   std::string message;
 };
 
+// A hold in force on the remote (lib/core/hold.h), as reports show it.
+struct HoldInForce {
+  uint64_t id = 0;
+  std::string selector;  // "" = the whole remote
+  std::string reason;
+  std::string who;
+  absl::Time when;
+  uint64_t pinned = 0;  // identities pinned
+  uint64_t items = 0;   // locked items it covers, as the run ends
+};
+
+HoldInForce InForce(const Hold& hold);
+
 struct RemoteReport {
   std::string id;
   std::string root;
@@ -72,6 +87,7 @@ struct RemoteReport {
   std::vector<Warning> warnings;
   std::vector<Problem> errors;
   std::string lifts_held;  // non-empty: why this run lifted nothing
+  std::vector<HoldInForce> holds;
   WalkStats walk;
   absl::Duration elapsed;
 };

@@ -1,21 +1,52 @@
 #include "lib/report/status_report.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "lib/core/iso_time.h"
 #include "lib/core/json_text.h"
 #include "lib/report/escape.h"
+#include "lib/report/json_report.h"
+#include "lib/report/text_report.h"
 
 namespace xoi {
 
 namespace json = boost::json;
+
+namespace {
+
+// The holds of `remote`, each with the locked files shown that it covers.
+std::vector<HoldInForce> Holds(const RemoteStatus& remote) {
+  std::vector<HoldInForce> holds;
+  for (const Hold& h : remote.holds.holds) holds.push_back(InForce(h));
+  for (const VmStatus& vm : remote.vms) {
+    for (const BackupRun& run : vm.runs) {
+      for (const BackupFile& f : run.files) {
+        for (HoldInForce& h : holds) {
+          const bool covers =
+              std::find(f.held_by.begin(), f.held_by.end(), h.id) != f.held_by.end();
+          h.items += covers && f.locked;
+        }
+      }
+    }
+  }
+  return holds;
+}
+
+}  // namespace
 
 std::string FormatStatusText(const std::vector<RemoteStatus>& status) {
   std::string out;
   for (const RemoteStatus& remote : status) {
     absl::StrAppend(&out, "remote ", remote.id, " (", remote.root, ")",
                     remote.error.empty() ? "" : absl::StrCat(": ", remote.error), "\n");
+    if (!remote.holds_error.empty()) {
+      absl::StrAppend(
+          &out, "  HOLDS UNREADABLE, nothing is lifted: ", Printable(remote.holds_error), "\n");
+    }
+    for (const HoldInForce& h : Holds(remote)) absl::StrAppend(&out, "  ", HoldLine(h), "\n");
     for (const VmStatus& vm : remote.vms) {
       absl::StrAppend(&out, "  VM ", PrintablePath(vm.uuid), "\n    timeline: ", vm.timeline,
                       "    ", vm.protected_runs, " backups protected, ", vm.protected_chains,
@@ -33,8 +64,12 @@ std::string FormatStatusText(const std::vector<RemoteStatus>& status) {
                         run.metadata_note.empty() ? "" : absl::StrCat(" (", run.metadata_note, ")"),
                         "\n");
         for (const BackupFile& f : run.files) {
-          absl::StrAppend(&out, "      ", f.locked ? "locked   " : "unlocked ",
-                          PrintablePath(f.path), "\n");
+          absl::StrAppend(
+              &out, "      ", f.locked ? "locked   " : "unlocked ", PrintablePath(f.path),
+              f.held_by.empty()
+                  ? ""
+                  : absl::StrCat("  (held by hold ", absl::StrJoin(f.held_by, ", "), ")"),
+              "\n");
         }
       }
     }
@@ -49,6 +84,8 @@ std::string FormatStatusJson(const std::vector<RemoteStatus>& status) {
     r["id"] = remote.id;
     PutText(r, "root", remote.root);
     if (!remote.error.empty()) PutText(r, "error", remote.error);
+    if (!remote.holds_error.empty()) PutText(r, "holdsError", remote.holds_error);
+    r["holds"] = HoldsJson(Holds(remote));
     json::array vms;
     for (const VmStatus& vm : remote.vms) {
       json::object v;
@@ -73,6 +110,7 @@ std::string FormatStatusJson(const std::vector<RemoteStatus>& status) {
           PutText(fo, "path", f.path);
           fo["locked"] = f.locked;
           fo["expires"] = IsoTime(f.expires_at);
+          fo["heldBy"] = json::value_from(f.held_by);
           files.push_back(std::move(fo));
         }
         o["files"] = std::move(files);

@@ -3,10 +3,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/core/duration.h"
+#include "lib/core/hold.h"
+#include "lib/core/iso_time.h"
 #include "lib/report/compliance.h"
 #include "lib/report/escape.h"
 
 namespace xoi {
+
+std::string HoldLine(const HoldInForce& h) {
+  return absl::StrCat("HOLD ", h.id, " on ", PrintablePath(SelectorText(h.selector)), ": ",
+                      Printable(h.reason), " (by ", Printable(h.who), ", ", IsoTime(h.when), "; ",
+                      h.items, " locked item", h.items == 1 ? "" : "s", " held)");
+}
 
 std::string FormatText(const RunReport& report) {
   std::string out;
@@ -25,18 +33,19 @@ std::string FormatText(const RunReport& report) {
     const bool would = report.dry_run;
     absl::StrAppendFormat(
         &out,
-        "%s%d items seen, %d %s, %d %s, %d %s, %d %s, %d %s, %d waiting, %d refused, %d errors "
-        "in %s\n",
+        "%s%d items seen, %d %s, %d %s, %d %s, %d %s, %d %s, %d waiting, %d refused, %d errors, "
+        "%d held in %s\n",
         report.command == "verify" ? "verify (nothing changed): "
         : would                    ? "dry run (nothing changed): "
                                    : "",
         c.seen, c.protected_, would ? "to protect" : "protected", c.lifted,
         would ? "to lift" : "lifted", c.reprotected, would ? "to re-protect" : "re-protected",
         c.indexed, would ? "to index" : "indexed", c.unindexed, would ? "to unindex" : "unindexed",
-        c.waiting, c.refused, c.errors,
+        c.waiting, c.refused, c.errors, c.held,
         DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
     if (!r.lifts_held.empty())
       absl::StrAppend(&out, "  LIFTS HELD BACK: ", Printable(r.lifts_held), "\n");
+    for (const HoldInForce& h : r.holds) absl::StrAppend(&out, "  ", HoldLine(h), "\n");
     if (report.command == "verify") {
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         absl::StrAppend(&out, check.passed() ? "  PASS " : "  FAIL ", check.description);

@@ -26,6 +26,7 @@
 #include "lib/report/metrics.h"
 #include "lib/report/status_report.h"
 #include "lib/report/text_report.h"
+#include "lib/run/holds.h"
 #include "lib/run/reconcile.h"
 #include "lib/run/session.h"
 #include "lib/run/status.h"
@@ -240,12 +241,15 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   return code;
 }
 
-int Status(const std::vector<const RemoteConfig*>& remotes, const CommandArgs& args) {
+int Status(const Config& config, const std::vector<const RemoteConfig*>& remotes,
+           const CommandArgs& args) {
+  const StateDir state(RealFileSystem(), config.index_path);
   std::vector<RemoteStatus> status;
   int code = kExitOk;
   for (const RemoteConfig* remote : remotes) {
-    status.push_back(ReadBackupStatus(RealFileSystem(), *remote, args.vm, 2));
+    status.push_back(ReadBackupStatus(RealFileSystem(), state, *remote, args.vm, 2));
     if (!status.back().error.empty()) code = kExitUnusable;
+    if (!status.back().holds_error.empty() && code == kExitOk) code = kExitItemErrors;
   }
   const std::string text =
       args.report == "json" ? FormatStatusJson(status) : FormatStatusText(status);
@@ -339,7 +343,12 @@ void Log(Priority priority, absl::string_view text) {
 int RunCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,
                const CommandArgs& args) {
   if (args.command == "check") return Check(config, remotes);
-  if (args.command == "status") return Status(remotes, args);
+  if (args.command == "status") return Status(config, remotes, args);
+  if (args.command == "hold" || args.command == "release") {
+    return HoldOrRelease(config, remotes,
+                         HoldRequest{args.command == "release", args.selectors, args.hold_ids,
+                                     args.reason, Requester()});
+  }
   if (args.command == "clear-time-shift") return ClearTimeShift(config);
   if (args.command == "index-dump") return IndexDumpCommand(config, remotes, args);
   return RunOrSweep(config, remotes, args);

@@ -16,7 +16,7 @@ namespace xoi {
 
 // What the command line asked for.
 struct CommandArgs {
-  // run, check, verify, status, sweep, clear-time-shift, index-dump
+  // run, check, verify, status, sweep, clear-time-shift, index-dump, hold, release
   std::string command = "run";
   std::string config;                // the configuration file; empty: DefaultConfigPath()
   std::vector<std::string> remotes;  // --remote; empty: every remote
@@ -26,9 +26,12 @@ struct CommandArgs {
   std::string report = "text";  // text, json, junit
   std::string report_file;      // empty: stdout
   std::string metrics_file;
-  std::string vm;                     // status --vm
-  std::optional<absl::CivilDay> day;  // index dump --day
-  int jobs = 0;                       // 0: the number of CPUs, at least 2
+  std::string vm;                      // status --vm
+  std::optional<absl::CivilDay> day;   // index dump --day
+  int jobs = 0;                        // 0: the number of CPUs, at least 2
+  std::vector<std::string> selectors;  // hold, release: --all (""), --vm, --path, validated
+  std::vector<uint64_t> hold_ids;      // release --id
+  std::string reason;                  // hold, release --reason
 };
 
 // Runs `args.command` on `remotes` (selected from `config`); returns the exit code.

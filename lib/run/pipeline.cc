@@ -1,22 +1,94 @@
 #include "lib/run/pipeline.h"
 
+#include "absl/strings/str_cat.h"
 #include "lib/core/guards.h"
 #include "lib/fs/clocks.h"
 #include "lib/run/execute.h"
 
 namespace xoi {
+namespace {
+
+// Keeps back the lifts of `plan` that must not happen: held ones first, so that a lift a hold
+// keeps back counts for no guard; every lift when the holds cannot be read (any item may be
+// held: fail closed); then the guards.
+void KeepLiftsBack(const RemoteSession& session, const RemoteConfig& remote,
+                   const RunOptions& options, bool guard_mass_lift, Plan* plan,
+                   RemoteReport* report) {
+  if (!session.holds_unreadable.empty()) {
+    report->errors.push_back(Problem{"", session.holds_unreadable});
+    if (HoldLifts(plan, session.holds_unreadable) > 0) plan->lifts_held = session.holds_unreadable;
+  } else {
+    ApplyHolds(session.holds, plan);
+  }
+  // Judged against what the index says is protected, which hiding folders from the walk cannot
+  // shrink.
+  if (guard_mass_lift && options.lifting_suspended.empty() &&
+      remote.immutability_duration != absl::ZeroDuration() && !options.allow_mass_lift) {
+    GuardMassLift(session.index->protected_count(), options.max_lift_fraction, plan);
+  }
+  if (!options.lifting_suspended.empty() && HoldLifts(plan, options.lifting_suspended) > 0) {
+    plan->lifts_held = options.lifting_suspended;
+  }
+}
+
+// Pins, in each hold of a path, every item the index now records below its selector, so that it
+// stays held wherever it is moved; writes the holds when a pin was added.
+void PinHeldItems(const StateDir& state, const RemoteConfig& remote, RemoteSession& session,
+                  RemoteReport* report) {
+  if (session.holds.holds.empty() || !session.holds_unreadable.empty()) return;
+  bool added = false;
+  const absl::Status read = session.index->ForEach([&](const IndexRecord& record) {
+    added |= Pin(record.path, record.identity(), &session.holds);
+  });
+  if (!read.ok()) {
+    report->errors.push_back(Problem{session.index->dir_path(), std::string(read.message())});
+    ++report->counts.errors;
+  }
+  if (!added) return;
+  if (absl::Status written = state.WriteHolds(remote.id, EncodeHolds(session.holds));
+      !written.ok()) {
+    report->errors.push_back(
+        Problem{"", absl::StrCat("the holds' new pins were not written (the next run pins them): ",
+                                 written.message())});
+    ++report->counts.errors;
+  }
+}
+
+// What `holds` say about the items `index` records: each hold with the locked items it covers,
+// into report->holds, and the locked items any hold covers into report->counts.held.
+void SummariseHolds(const HoldSet& holds, const Index& index, RemoteReport* report) {
+  for (const Hold& h : holds.holds) report->holds.push_back(InForce(h));
+  if (holds.holds.empty()) return;
+  const absl::Status read =
+      index.ForEach([](const RecordSummary& summary) { return !summary.lifted(); },
+                    [&](const IndexRecord& record) {
+                      bool held = false;
+                      for (size_t i = 0; i < holds.holds.size(); ++i) {
+                        if (!holds.holds[i].Covers(record.path, record.identity())) continue;
+                        ++report->holds[i].items;
+                        held = true;
+                      }
+                      report->counts.held += held;
+                    });
+  if (!read.ok()) {
+    report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
+    ++report->counts.errors;
+  }
+}
+
+}  // namespace
 
 RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
-                         const RunOptions& options, const Planner& planner) {
+                         const RunOptions& options, const Planner& planner, bool guard_mass_lift) {
   const Stopwatch stopwatch;
   RemoteReport report;
   std::unique_ptr<RemoteSession> session = OpenRemote(fs, state, remote, options.dry_run, &report);
   if (session != nullptr) {
     Plan plan = planner(*session, &report);
-    if (!options.lifting_suspended.empty() && HoldLifts(&plan, options.lifting_suspended) > 0) {
-      plan.lifts_held = options.lifting_suspended;
-    }
+    KeepLiftsBack(*session, remote, options, guard_mass_lift, &plan, &report);
     ExecutePlan(fs, plan, *session, remote, options, &report);
+    if (!options.dry_run) PinHeldItems(state, remote, *session, &report);
+    SummariseHolds(session->holds, *session->index, &report);
   }
   report.elapsed = stopwatch.Elapsed();
   return report;

@@ -1,6 +1,7 @@
 // The prologue and epilogue every command that acts on a remote shares: open the remote (lock,
-// checks, index), let the command gather facts and plan, hold lifts back while the clock cannot be
-// trusted, then carry the plan out and time the whole.
+// checks, index, holds), let the command gather facts and plan, keep back the lifts that holds
+// cover and those the guards refuse, then carry the plan out, pin what the holds cover, and time
+// the whole.
 #ifndef XOI_LIB_RUN_PIPELINE_H_
 #define XOI_LIB_RUN_PIPELINE_H_
 
@@ -20,10 +21,12 @@ namespace xoi {
 // statistics and errors in the report.
 using Planner = std::function<Plan(RemoteSession& session, RemoteReport* report)>;
 
-// Runs `planner` on `remote` between the shared prologue and epilogue. Never throws; every failure
-// ends up in the report (unusable remote, lock held, per-item errors).
+// Runs `planner` on `remote` between the shared prologue and epilogue. Holds are applied to every
+// plan, in this one place, before anything else judges its lifts; then, with `guard_mass_lift`,
+// the mass-lift guard; then the time guard. Never throws; every failure ends up in the report
+// (unusable remote, lock held, per-item errors).
 RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
-                         const RunOptions& options, const Planner& planner);
+                         const RunOptions& options, const Planner& planner, bool guard_mass_lift);
 
 }  // namespace xoi
 

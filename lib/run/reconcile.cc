@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/expiry.h"
-#include "lib/core/guards.h"
 #include "lib/core/rules.h"
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
@@ -130,13 +129,6 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
   // The remote's own files come last: immutability.json is removed after every lift.
   RemoteRootFacts root_facts(fs, root_fd);
   PlanRemoteFiles(settings, options.now, root_facts, &plan);
-
-  // Judged against what the index says is protected, which hiding folders from the walk cannot
-  // shrink.
-  if (options.lifting_suspended.empty() && settings.duration != absl::ZeroDuration() &&
-      !options.allow_mass_lift) {
-    GuardMassLift(index.protected_count(), options.max_lift_fraction, &plan);
-  }
   return plan;
 }
 
@@ -144,9 +136,12 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
 
 RemoteReport ReconcileRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
                              const RunOptions& options) {
-  return RunPipeline(fs, state, remote, options, [&](RemoteSession& session, RemoteReport* report) {
-    return PlanRemote(fs, session, remote, options, report);
-  });
+  return RunPipeline(
+      fs, state, remote, options,
+      [&](RemoteSession& session, RemoteReport* report) {
+        return PlanRemote(fs, session, remote, options, report);
+      },
+      /*guard_mass_lift=*/true);
 }
 
 }  // namespace xoi

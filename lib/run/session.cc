@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/fs/probes.h"
+#include "lib/run/holds.h"
 
 namespace xoi {
 namespace {
@@ -100,6 +101,13 @@ std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
   session->index = *std::move(index);
   const std::vector<Warning>& notices = session->index->notices();
   report->warnings.insert(report->warnings.end(), notices.begin(), notices.end());
+  if (auto holds = ReadHoldSet(state, remote.id); holds.ok()) {
+    session->holds = *std::move(holds);
+  } else {
+    session->holds_unreadable = absl::StrCat(
+        holds.status().message(),
+        ": nothing is lifted on this remote until it is repaired (any item may be held)");
+  }
   auto globs = GlobSet::Compile(remote.paths);  // validated with the configuration already
   if (!globs.ok()) return unusable(std::string(globs.status().message()));
   session->globs = *std::move(globs);

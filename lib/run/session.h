@@ -8,6 +8,7 @@
 
 #include "lib/core/config.h"
 #include "lib/core/glob_set.h"
+#include "lib/core/hold.h"
 #include "lib/fs/fd.h"
 #include "lib/fs/file_system.h"
 #include "lib/fs/index.h"
@@ -16,13 +17,17 @@
 
 namespace xoi {
 
-// A remote that passed steps 1 and 2: locked (unless dry run), usable, index loaded.
+// A remote that passed steps 1 and 2: locked (unless dry run), usable, index and holds loaded.
 struct RemoteSession {
   Fd lock;
   Fd root;
   FileStat root_stat;
   std::unique_ptr<Index> index;
   GlobSet globs;  // the remote's patterns, compiled
+  HoldSet holds;
+  // Non-empty: the hold file could not be read or is damaged, and why. Nothing may be lifted on
+  // the remote (any item might be held) until it is repaired.
+  std::string holds_unreadable;
 };
 
 // Steps 1-2. Names the remote in `report`; returns nullptr after setting report->state and the

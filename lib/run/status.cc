@@ -12,6 +12,7 @@
 #include "lib/core/xo_layout.h"
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
+#include "lib/run/holds.h"
 
 namespace xoi {
 namespace {
@@ -21,8 +22,9 @@ constexpr size_t kMaxMetadataSize = size_t{16} << 20;
 // Collects the VM backup items the walk finds, by VM and by run timestamp.
 class Collector : public WalkVisitor {
  public:
-  Collector(RunFacts& runs, absl::Duration duration, const std::string& only_vm)
-      : runs_(runs), duration_(duration), only_vm_(only_vm) {}
+  Collector(RunFacts& runs, absl::Duration duration, const std::string& only_vm,
+            const HoldSet& holds)
+      : runs_(runs), duration_(duration), only_vm_(only_vm), holds_(holds) {}
 
   void OnItem(int, Candidate item) override {
     const std::vector<std::string> parts = absl::StrSplit(item.path, '/');
@@ -32,6 +34,9 @@ class Collector : public WalkVisitor {
     if (dt.empty()) return;
     BackupFile file{item.path + (item.tree ? "/" : ""), item.stat.immutable,
                     ExpiresAt(CreationDay(item.stat.birth), duration_)};
+    for (const Hold* hold : holds_.Covering(item.path, IdentityOf(item.stat))) {
+      file.held_by.push_back(hold->id);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     files_[parts[1]][dt].push_back(std::move(file));
   }
@@ -44,15 +49,22 @@ class Collector : public WalkVisitor {
   RunFacts& runs_;
   const absl::Duration duration_;
   const std::string only_vm_;
+  const HoldSet& holds_;
   std::mutex mu_;
   std::map<std::string, std::map<std::string, std::vector<BackupFile>>> files_;
 };
 
 }  // namespace
 
-RemoteStatus ReadBackupStatus(FileSystem& fs, const RemoteConfig& remote, const std::string& vm,
-                              int jobs) {
-  RemoteStatus status{remote.id, remote.root, "", {}};
+RemoteStatus ReadBackupStatus(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
+                              const std::string& vm, int jobs) {
+  RemoteStatus status{remote.id, remote.root};
+  // Read without the lock: the hold file is replaced atomically.
+  if (auto holds = ReadHoldSet(state, remote.id); holds.ok()) {
+    status.holds = *std::move(holds);
+  } else {
+    status.holds_error = std::string(holds.status().message());
+  }
   auto root = fs.OpenDirByPath(remote.root);
   if (!root.ok()) {
     status.error = std::string(root.status().message());
@@ -64,7 +76,7 @@ RemoteStatus ReadBackupStatus(FileSystem& fs, const RemoteConfig& remote, const 
     return status;
   }
   RemoteRunFacts runs(fs, root->get());
-  Collector collector(runs, remote.immutability_duration, vm);
+  Collector collector(runs, remote.immutability_duration, vm, status.holds);
   Walk(fs, root->get(), *globs, jobs, &collector);
   for (auto& [uuid, runs_by_dt] : collector.files()) {
     VmStatus vm_status;
