@@ -34,6 +34,14 @@ size_t HoldLifts(Plan* plan, absl::string_view why) {
     action.reason = absl::StrCat("lift held back: ", why);
     ++held;
   }
+  if (held == 0) return 0;
+  // XO must not be told the remote is mutable (immutability.json removed, duration 0) while what
+  // was held back is still locked.
+  for (Action& action : plan->actions) {
+    if (action.kind != ActionKind::kRemoveMarker) continue;
+    action.kind = ActionKind::kWait;
+    action.reason = absl::StrCat("kept while lifts are held back: ", why);
+  }
   return held;
 }
 

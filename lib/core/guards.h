@@ -33,7 +33,8 @@
 
 namespace xoi {
 
-// Turns every lift of `plan` into a wait whose reason says `why`; returns how many.
+// Turns every lift of `plan` into a wait whose reason says `why`, and when there was one, the
+// removal of immutability.json too; returns how many lifts.
 size_t HoldLifts(Plan* plan, absl::string_view why);
 
 // The mass-lift guard: when `plan` would lift more than `max_fraction` of the remote's

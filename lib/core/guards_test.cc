@@ -51,6 +51,11 @@ TEST(HoldLiftsTest, OnlyLiftsBecomeWaits) {
     if (kinds[i] == ActionKind::kLift) {
       EXPECT_EQ(a.kind, ActionKind::kWait);
       EXPECT_EQ(a.reason, "lift held back: the wall clock moved");
+    } else if (kinds[i] == ActionKind::kRemoveMarker) {
+      // Duration 0 under a moved clock: XO is not told the remote is mutable while items stay
+      // locked.
+      EXPECT_EQ(a.kind, ActionKind::kWait);
+      EXPECT_EQ(a.reason, "kept while lifts are held back: the wall clock moved");
     } else {
       EXPECT_EQ(a.kind, kinds[i]);
       EXPECT_EQ(a.reason, "original reason");
@@ -58,6 +63,13 @@ TEST(HoldLiftsTest, OnlyLiftsBecomeWaits) {
   }
   EXPECT_THAT(plan.lifts_held, IsEmpty()) << "HoldLifts leaves lifts_held to its caller";
   EXPECT_TRUE(plan.warnings.empty());
+}
+
+TEST(HoldLiftsTest, WithNoLiftTheMarkerRemovalStays) {
+  Plan plan;
+  plan.actions.push_back(MakeAction(ActionKind::kRemoveMarker, "immutability.json"));
+  EXPECT_EQ(HoldLifts(&plan, "the wall clock moved"), 0u);
+  EXPECT_EQ(plan.actions[0].kind, ActionKind::kRemoveMarker);
 }
 
 TEST(HoldLiftsTest, NothingToHold) {
