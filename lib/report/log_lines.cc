@@ -6,12 +6,12 @@
 
 namespace xoi {
 
-std::vector<LogLine> LogLines(const RemoteReport& r, bool dry_run) {
-  std::vector<LogLine> lines;
+void ForEachLogLine(const RemoteReport& r, bool dry_run,
+                    absl::FunctionRef<void(const LogLine&)> emit) {
   for (const ActionRecord& a : r.actions) {
     if (!a.executed) continue;
     const bool done = a.outcome == Outcome::kDone;
-    lines.push_back(LogLine{
+    emit(LogLine{
         done ? Priority::kInfo
              : (a.outcome == Outcome::kFailed ? Priority::kErr : Priority::kWarning),
         absl::StrCat(
@@ -19,26 +19,25 @@ std::vector<LogLine> LogLines(const RemoteReport& r, bool dry_run) {
             Printable(done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)))});
   }
   for (const Problem& p : r.errors) {
-    lines.push_back(LogLine{Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path),
-                                                         ": ", Printable(p.message))});
+    emit(LogLine{Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path), ": ",
+                                              Printable(p.message))});
   }
   if (r.state != RemoteState::kDone) {
-    lines.push_back(LogLine{r.state == RemoteState::kLocked ? Priority::kNotice : Priority::kErr,
-                            absl::StrCat(r.id, ": ", Printable(r.unusable_reason))});
-    return lines;
+    emit(LogLine{r.state == RemoteState::kLocked ? Priority::kNotice : Priority::kErr,
+                 absl::StrCat(r.id, ": ", Printable(r.unusable_reason))});
+    return;
   }
   if (!r.lifts_held.empty()) {
-    lines.push_back(LogLine{Priority::kWarning,
-                            absl::StrCat(r.id, ": lifts held back: ", Printable(r.lifts_held))});
+    emit(LogLine{Priority::kWarning,
+                 absl::StrCat(r.id, ": lifts held back: ", Printable(r.lifts_held))});
   }
   const Counts& c = r.counts;
-  lines.push_back(LogLine{
+  emit(LogLine{
       c.errors > 0 ? Priority::kWarning : Priority::kInfo,
       absl::StrFormat("%s: %s%d seen, %d protected, %d lifted, %d re-protected, %d waiting, "
                       "%d refused, %d errors",
                       r.id, dry_run ? "dry run: " : "", c.seen, c.protected_, c.lifted,
                       c.reprotected, c.waiting, c.refused, c.errors)});
-  return lines;
 }
 
 std::string FormatLogLine(const LogLine& line, bool journal) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "lib/report/run_report.h"
 
@@ -19,8 +20,10 @@ struct LogLine {
   std::string text;
 };
 
-// The lines for one remote of a run (`dry_run`: nothing was changed).
-std::vector<LogLine> LogLines(const RemoteReport& remote, bool dry_run);
+// The lines for one remote of a run (`dry_run`: nothing was changed), one at a time: a first
+// protection of a million items is a million lines, not to be held at once.
+void ForEachLogLine(const RemoteReport& remote, bool dry_run,
+                    absl::FunctionRef<void(const LogLine&)> emit);
 
 // `line` as written to stderr: with the journal's priority prefix when `journal`, and a newline.
 std::string FormatLogLine(const LogLine& line, bool journal);

@@ -204,13 +204,13 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
     // Whole lines in writes of about 64 KiB: a first protection of a million items is not a
     // million system calls to the journal.
     std::string lines;
-    for (const LogLine& line : LogLines(r, report.dry_run)) {
+    ForEachLogLine(r, report.dry_run, [&](const LogLine& line) {
       lines += FormatLogLine(line, journal);
       if (lines.size() >= kLogChunk) {
         std::cerr.write(lines.data(), static_cast<std::streamsize>(lines.size()));
         lines.clear();
       }
-    }
+    });
     std::cerr.write(lines.data(), static_cast<std::streamsize>(lines.size()));
   }
   const std::string text = args.report == "json"    ? FormatJson(report)

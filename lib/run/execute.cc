@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -11,53 +13,70 @@
 namespace xoi {
 namespace {
 
-// One entry of the plan and what came of it.
-struct Carried {
-  ActionRecord record;
-  std::vector<Problem> errors;
-  bool applied = false;  // it reached the executor (and maybe the index, the audit log)
-};
-
-Carried Carry(const Action& action, Executor& executor, bool all_lifted, const RemoteConfig& remote,
-              const RunOptions& options) {
-  Carried c{ActionRecord{action.kind, action.path, action.tree, action.reason}};
-  ActionRecord& record = c.record;
-  record.immutable = action.stat.immutable;
-  record.expires_at = action.expires_at;
-  record.overdue = action.overdue;
-  if (options.dry_run || !IsEffect(action.kind)) return c;
-  record.executed = true;
-  if (action.requires_all_lifts && !all_lifted) {
-    record.outcome = Outcome::kSkipped;
-    record.detail = "not every item could be lifted: kept until they are";
-    return c;
+// Carries out `action` (unless a dry run) into `record`; its path and reason move into the record,
+// so that a plan of a million entries is not held twice. Returns whether it reached the executor
+// (and maybe the index, the audit log); problems go to `errors`.
+bool Carry(Action& action, Executor& executor, bool all_lifted, const RemoteConfig& remote,
+           const RunOptions& options, ActionRecord* record, std::vector<Problem>* errors) {
+  record->kind = action.kind;
+  record->tree = action.tree;
+  record->immutable = action.stat.immutable;
+  record->expires_at = action.expires_at;
+  record->overdue = action.overdue;
+  bool applied = false;
+  if (!options.dry_run && IsEffect(action.kind)) {
+    record->executed = true;
+    if (action.requires_all_lifts && !all_lifted) {
+      record->outcome = Outcome::kSkipped;
+      record->detail = "not every item could be lifted: kept until they are";
+    } else {
+      const ActionResult result = executor.Apply(action);
+      applied = true;
+      record->outcome = result.outcome;
+      record->detail = result.detail;
+      if (result.outcome == Outcome::kFailed) {
+        errors->push_back(Problem{action.path, result.detail});
+      }
+      if (options.audit != nullptr && result.flags_changed > 0) {
+        const absl::Status logged = options.audit->Append(
+            AuditRecord{options.now, remote.id, absl::StrCat(remote.root, "/", action.path),
+                        action.stat.ino, ActionKindName(action.kind),
+                        result.outcome == Outcome::kDone
+                            ? action.reason
+                            : absl::StrCat(action.reason, " (partly: ", result.detail, ")")});
+        if (!logged.ok()) errors->push_back(Problem{action.path, std::string(logged.message())});
+      }
+    }
   }
-  const ActionResult result = executor.Apply(action);
-  c.applied = true;
-  record.outcome = result.outcome;
-  record.detail = result.detail;
-  if (result.outcome == Outcome::kFailed) c.errors.push_back(Problem{action.path, result.detail});
-  if (options.audit != nullptr && result.flags_changed > 0) {
-    const absl::Status logged = options.audit->Append(
-        AuditRecord{options.now, remote.id, absl::StrCat(remote.root, "/", action.path),
-                    action.stat.ino, ActionKindName(action.kind),
-                    result.outcome == Outcome::kDone
-                        ? action.reason
-                        : absl::StrCat(action.reason, " (partly: ", result.detail, ")")});
-    if (!logged.ok()) c.errors.push_back(Problem{action.path, std::string(logged.message())});
-  }
-  return c;
+  record->path = std::move(action.path);
+  record->reason = std::move(action.reason);
+  return applied;
 }
 
 }  // namespace
 
-void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
-                 const RemoteConfig& remote, const RunOptions& options, RemoteReport* report) {
+void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
+                 const RunOptions& options, RemoteReport* report) {
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
   Executor executor(fs, session.root.get(), session.index.get());
-  const std::vector<Action>& actions = plan.actions;
-  std::vector<Carried> carried(actions.size());
+  std::vector<Action>& actions = plan.actions;
+  const size_t base = report->actions.size();
+  report->actions.resize(base + actions.size());
+  ActionRecord* records = report->actions.data() + base;
+  // Each entry's problems, by its position: the report lists them in plan order.
+  std::vector<std::pair<size_t, Problem>> problems;
+  std::mutex problems_mu;
+  std::atomic<bool> applied{false};
+  auto carry = [&](size_t i, bool all_lifted) {
+    std::vector<Problem> errors;
+    if (Carry(actions[i], executor, all_lifted, remote, options, &records[i], &errors)) {
+      applied = true;
+    }
+    if (errors.empty()) return;
+    std::lock_guard<std::mutex> lock(problems_mu);
+    for (Problem& p : errors) problems.emplace_back(i, std::move(p));
+  };
 
   // The items first, `jobs` at a time: each is its own inode (or tree), checked and changed on its
   // own, so they may go in any order. The remote's own files follow, in plan order, once every
@@ -65,7 +84,7 @@ void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < actions.size();) {
-      if (actions[i].indexed) carried[i] = Carry(actions[i], executor, true, remote, options);
+      if (actions[i].indexed) carry(i, true);
     }
   };
   const size_t threads =
@@ -76,22 +95,19 @@ void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
   for (std::thread& worker : workers) worker.join();
 
   auto lifted = [&](size_t i) {
-    return actions[i].kind != ActionKind::kLift || carried[i].record.outcome == Outcome::kDone;
+    return records[i].kind != ActionKind::kLift || records[i].outcome == Outcome::kDone;
   };
   bool all_lifted = report->errors.empty();
   for (size_t i = 0; i < actions.size(); ++i) all_lifted &= !actions[i].indexed || lifted(i);
-  bool applied = false;
   for (size_t i = 0; i < actions.size(); ++i) {
-    if (!actions[i].indexed) {
-      carried[i] = Carry(actions[i], executor, all_lifted, remote, options);
-      all_lifted &= lifted(i);
-    }
-    Carried& c = carried[i];
-    applied |= c.applied;
-    std::move(c.errors.begin(), c.errors.end(), std::back_inserter(report->errors));
-    Count(c.record, &report->counts);
-    report->actions.push_back(std::move(c.record));
+    if (actions[i].indexed) continue;
+    carry(i, all_lifted);
+    all_lifted &= lifted(i);
   }
+  std::sort(problems.begin(), problems.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [i, p] : problems) report->errors.push_back(std::move(p));
+  for (size_t i = 0; i < actions.size(); ++i) Count(records[i], &report->counts);
   report->counts.errors = report->errors.size();
   // The records of everything done, made durable with one syncfs (which flushes the whole
   // filesystem of the index, every other writer's dirty data included: a run that changed nothing,

@@ -16,8 +16,9 @@ namespace xoi {
 // (done, waiting, refused, vanished, failed, skipped) goes beside the entry, flag changes into the
 // audit log. An entry that requires every earlier lift to have taken effect is skipped when one
 // did not. Makes the index durable once at the end when anything was applied.
-void ExecutePlan(FileSystem& fs, const Plan& plan, RemoteSession& session,
-                 const RemoteConfig& remote, const RunOptions& options, RemoteReport* report);
+// The plan is consumed: its entries' paths and reasons move into the report.
+void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
+                 const RunOptions& options, RemoteReport* report);
 
 }  // namespace xoi
 

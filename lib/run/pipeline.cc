@@ -86,7 +86,7 @@ RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConf
   if (session != nullptr) {
     Plan plan = planner(*session, &report);
     KeepLiftsBack(*session, remote, options, guard_mass_lift, &plan, &report);
-    ExecutePlan(fs, plan, *session, remote, options, &report);
+    ExecutePlan(fs, std::move(plan), *session, remote, options, &report);
     if (!options.dry_run) PinHeldItems(state, remote, *session, &report);
     SummariseHolds(session->holds, *session->index, &report);
   }
