@@ -64,10 +64,13 @@ enum class Rec { kNone, kProtected, kLifted };
 struct Case {
   std::string name;
   // The item.
+  std::string path = kPath;
   bool immutable = false;
   bool tree = false;
   uint32_t nlink = 1;
-  absl::Time birth = kFresh - absl::Hours(1);
+  // Unset: an hour before its ctime, as on any real inode (a birth after the ctime takes a clock
+  // stepped back between the two).
+  std::optional<absl::Time> birth;
   absl::Time ctime = kFresh;
   // Its index record, of the same identity.
   Rec record = Rec::kNone;
@@ -108,13 +111,14 @@ std::string KindText(const std::optional<ActionKind>& kind) {
 void RunCase(const Case& c) {
   SCOPED_TRACE(c.name);
   Candidate item;
-  item.path = kPath;
+  item.path = c.path;
   item.tree = c.tree;
   item.stat.mode = c.tree ? (S_IFDIR | 0755) : (S_IFREG | 0644);
   item.stat.ino = kIno;
   item.stat.dev = 2049;
   item.stat.nlink = c.nlink;
-  item.stat.birth = c.birth;
+  const absl::Time birth = c.birth.value_or(c.ctime - absl::Hours(1));
+  item.stat.birth = birth;
   item.stat.has_btime = true;
   item.stat.ctime = c.ctime;
   item.stat.immutable = c.immutable;
@@ -124,7 +128,7 @@ void RunCase(const Case& c) {
   record.path = c.record_path;
   record.dev = 2050;  // device numbers can change on reboot: never part of the identity
   record.ino = kIno;
-  record.birth = c.birth;
+  record.birth = birth;
   record.tree = c.tree;
   record.reference = c.record_reference;
   record.locked_at = c.record_locked_at;
@@ -169,11 +173,11 @@ void RunCase(const Case& c) {
   }
 
   if (!action) return;
-  EXPECT_EQ(action->path, kPath);
+  EXPECT_EQ(action->path, c.path);
   EXPECT_EQ(action->tree, c.tree);
   EXPECT_EQ(action->stat.ino, kIno);
   EXPECT_EQ(action->stat.dev, 2049u) << "the stat found now, not the record's";
-  EXPECT_EQ(action->stat.birth, c.birth);
+  EXPECT_EQ(action->stat.birth, birth);
   EXPECT_TRUE(action->indexed);
   EXPECT_FALSE(action->reason.empty());
   EXPECT_EQ(action->clock_lag, c.clock_lag);
@@ -277,6 +281,31 @@ TEST(DecideTest, ImmutableItems) {
        .want_reference = kFresh,
        .want_expires_at = Utc(2026, 12, 4),
        .reason_has = {"not in the index"}},
+      {.name = "not in the index, locked before its birth (a clock stepped back): from its birth",
+       .immutable = true,
+       .birth = kFresh,
+       .ctime = kFresh - absl::Hours(2),
+       .want = ActionKind::kIndex,
+       .want_reference = kFresh},
+      // XO's daemon locked a config backup's date folder whole: adopted, from its lock time.
+      {.name = "XO's backup folder not in the index: adopted whole, expiry said",
+       .path = "xo-config-backups/sched-1/20261119T100000Z",
+       .immutable = true,
+       .tree = true,
+       .nlink = 2,
+       .want = ActionKind::kReprotect,
+       .want_reference = kFresh,
+       .want_expires_at = Utc(2026, 12, 4),
+       .reason_has = {"a backup folder XO's daemon locked whole", "lifted from 2026-12-04"}},
+      // The attacker made the folder a month ahead; XO's daemon locked the new backup in it now.
+      {.name = "a folder born long before it was locked expires from its lock, not its birth",
+       .path = "xo-config-backups/sched-1/20261119T100000Z",
+       .immutable = true,
+       .tree = true,
+       .nlink = 2,
+       .birth = kOld - absl::Hours(24 * 30),
+       .want = ActionKind::kReprotect,
+       .want_reference = kFresh},
       // Trees are locked top down: a locked directory (XO's daemon, a run killed half-way) may
       // hold members that are not locked yet.
       {.name = "tree not in the index: its members locked, then recorded from its ctime",
