@@ -258,6 +258,22 @@ void DecideUnreached(const IndexRecord& record, const Settings& settings, absl::
   const bool expired = Expired(record.reference, settings, now);
   const std::optional<FileStat> now_there = facts.StatBeneath(record.path);
   const bool same = now_there && now_there->ino == record.ino && now_there->birth == record.birth;
+  // A file of a backup folder XO's daemon locked whole, which an earlier version of this program
+  // adopted file by file: the walk now adopts the folder as one item, lifted with its members (all
+  // born before the folder was locked: nothing can be added to it since), so the file's own record
+  // goes. Only when the file is still the one recorded, there: a writer who swaps the folder's
+  // mutable parents must not make a record of ours vanish.
+  if (const size_t slash = record.path.rfind('/');
+      same && !record.tree && IsXoBackupFolder(absl::string_view(record.path).substr(0, slash))) {
+    const std::optional<FileStat> folder = facts.StatBeneath(record.path.substr(0, slash));
+    if (folder && folder->is_dir() && folder->immutable) {
+      action.reason =
+          "inside a backup folder XO's daemon locked whole, now adopted as one item: lifted with "
+          "it";
+      plan->actions.push_back(std::move(action));
+      return;
+    }
+  }
   if (same && expired && now_there->immutable) {
     action.kind = ActionKind::kLift;
     action.stat = *now_there;
