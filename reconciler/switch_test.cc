@@ -39,7 +39,7 @@ class SwitchTest : public OnEachFilesystem {
 
   // A config and a pool metadata backup, their date folders locked whole (XO's daemon 2.x-3.x);
   // a VM backup whose VHD directory (named by UUID, as older XO did) is locked on the folder
-  // only, and its run's json locked alone.
+  // only, and its other files locked one by one: the run's json, an XVA, a VHD file, the alias.
   void BuildXoLeftovers() {
     for (const char* name : {"data", "data.json", "metadata.json"}) {
       Put(At(std::string(kConfigRun) + "/" + name), "{}");
@@ -52,10 +52,16 @@ class SwitchTest : public OnEachFilesystem {
     }
     Put(At(std::string(kVm) + "/vdis/job/vdi/20261101T000000Z.alias.vhd"), "data/2f6b2a4c.vhd");
     Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
+    Put(At(std::string(kVm) + "/20261101T000000Z.xva"), "xva");
+    Put(At(std::string(kVm) + "/vdis/job/vdi2/20261101T000000Z.vhd"), "vhd");
     LockAsXoDid(kConfigRun, true);
     LockAsXoDid(kPoolRun, true);
     LockAsXoDid(kVhdDir, false);
-    LockAsXoDid(std::string(kVm) + "/20261101T000000Z.json", false);
+    for (const char* file :
+         {"/20261101T000000Z.json", "/20261101T000000Z.xva", "/vdis/job/vdi2/20261101T000000Z.vhd",
+          "/vdis/job/vdi/20261101T000000Z.alias.vhd"}) {
+      LockAsXoDid(kVm + std::string(file), false);
+    }
   }
 
   // XO's daemon's v1 index of this remote: an entry for a locked run json (which the walk adopts
@@ -134,7 +140,7 @@ TEST_P(SwitchTest, XosLeftoversAreAdoptedLiftedOnlyOnceExpiredAndThenDeletable) 
   // XO's retention deletes the expired backups.
   for (const std::string& backup :
        {std::string(kConfigRun), std::string(kPoolRun), std::string(kVm) + "/vdis",
-        std::string(kVm) + "/legacy-v1.txt"}) {
+        std::string(kVm) + "/20261101T000000Z.xva", std::string(kVm) + "/legacy-v1.txt"}) {
     std::error_code ec;
     std::filesystem::remove_all(At(backup), ec);
     EXPECT_FALSE(ec) << backup << ": " << ec.message();
@@ -143,6 +149,47 @@ TEST_P(SwitchTest, XosLeftoversAreAdoptedLiftedOnlyOnceExpiredAndThenDeletable) 
   const ProcessResult after = RunAt("+9d");
   ASSERT_EQ(after.exit_code, 0) << after.out << after.err;
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
+}
+
+// XO's daemon v1 locked a VHD directory's bat, header and footer, never the folder. Seen in
+// time, the directory is protected whole from their lock times and lifted whole later.
+TEST_P(SwitchTest, AVhdDirectoryWhoseFilesXosV1LockedIsProtectedWholeThenFreed) {
+  const std::string vhd = std::string(kVm) + "/vdis/job/vdi/data/20261101T000000Z.vhd";
+  for (const char* name : {"header", "footer", "bat", "blocks/0/1"}) {
+    Put(At(vhd + "/" + name), "vhd");
+  }
+  Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
+  for (const char* name : {"header", "footer", "bat"}) LockAsXoDid(vhd + "/" + name, false);
+  WriteSwitchConfig();
+  const ProcessResult early = Run();
+  ASSERT_EQ(early.exit_code, 0) << early.out << early.err;
+  EXPECT_TRUE(ImmutablePaths(root_).count(vhd));
+  EXPECT_TRUE(ImmutablePaths(root_).count(vhd + "/blocks/0/1"));
+  const ProcessResult late = RunAt("+9d", {"--allow-mass-lift"});
+  ASSERT_EQ(late.exit_code, 0) << late.out << late.err;
+  EXPECT_THAT(ImmutablePaths(At(vhd)), IsEmpty());
+  std::error_code ec;
+  std::filesystem::remove_all(At(vhd), ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
+// The same directory, when this program's first run comes after its time: never protected by
+// it, but the files XO's daemon locked must not stay locked for ever.
+TEST_P(SwitchTest, AVhdDirectoryPastItsTimeAtTheFirstRunHasItsLockedFilesLifted) {
+  const std::string vhd = std::string(kVm) + "/vdis/job/vdi/data/20261101T000000Z.vhd";
+  for (const char* name : {"header", "footer", "bat", "blocks/0/1"}) {
+    Put(At(vhd + "/" + name), "vhd");
+  }
+  Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
+  for (const char* name : {"header", "footer", "bat"}) LockAsXoDid(vhd + "/" + name, false);
+  WriteSwitchConfig();
+  const ProcessResult first = RunAt("+30d", {"--allow-mass-lift"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("members locked by XO's daemon"));
+  EXPECT_THAT(ImmutablePaths(At(vhd)), IsEmpty());
+  std::error_code ec;
+  std::filesystem::remove_all(At(vhd), ec);
+  EXPECT_FALSE(ec) << ec.message();
 }
 
 // The attacker (XO's access: create, rename, delete anything mutable; never set a flag) against

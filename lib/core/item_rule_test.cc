@@ -86,6 +86,8 @@ struct Case {
   // Facts.
   absl::Duration unchanged_for = absl::Minutes(10);  // newest_change = now - unchanged_for
   uint64_t mutable_members = 0;
+  uint64_t locked_members = 0;
+  absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members = {};
   bool run_complete = true;
   std::string marker = kMarker;
@@ -145,6 +147,8 @@ void RunCase(const Case& c) {
   FakeFacts facts;
   facts.changes.newest_change = c.now - c.unchanged_for;
   facts.changes.mutable_members = c.mutable_members;
+  facts.changes.locked_members = c.locked_members;
+  facts.changes.newest_lock = c.newest_lock;
   facts.changes.odd_members = c.odd_members;
   facts.run.complete = c.run_complete;
   facts.run.marker = c.marker;
@@ -543,6 +547,32 @@ TEST(DecideTest, TreeLifts) {
        .want = ActionKind::kLift,
        .want_members_locked_by = kOld,
        .want_members_expired_before = kMembersExpiredBefore},
+      // XO's daemon v1 locked a VHD directory's bat, header and footer, never the folder: past its
+      // time, those would stay locked for ever unless lifted.
+      {.name = "mutable tree never protected, past its time, members XO's daemon locked: lifted",
+       .tree = true,
+       .nlink = 3,
+       .unchanged_for = absl::Hours(24 * 60),
+       .locked_members = 3,
+       .newest_lock = kOld,
+       .want = ActionKind::kLift,
+       .want_reference = kOld,
+       .want_members_locked_by = kOld,
+       .want_members_expired_before = kMembersExpiredBefore,
+       .changes_calls = 1,
+       .reason_has = {"3 members locked by XO's daemon"}},
+      // Its lock time counts, as for any adopted item: locked recently, it is protected now.
+      {.name = "mutable tree unchanged for long, a member locked recently: protected from then",
+       .tree = true,
+       .nlink = 3,
+       .unchanged_for = absl::Hours(24 * 60),
+       .locked_members = 1,
+       .newest_lock = kFresh,
+       .want = ActionKind::kProtect,
+       .want_reference = kFresh,
+       .want_overdue = true,
+       .changes_calls = 1,
+       .run_calls = 1},
       {.name = "mutable tree, protected record, expired: finishing the lift, limited the same way",
        .tree = true,
        .nlink = 3,

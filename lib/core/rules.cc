@@ -212,9 +212,21 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
                                         DurationText(settings.settle), ")"));
     return decision;
   }
-  // When it was finished as this server saw it; the clock's lag corrects a wall clock that was
-  // behind when it was written.
-  const absl::Time reference = changes.newest_change + settings.clock_lag;
+  // When it was finished as this server saw it, and no earlier than any member someone else
+  // locked was locked; the clock's lag corrects a wall clock that was behind when it was written.
+  const absl::Time reference =
+      std::max(changes.newest_change, changes.newest_lock) + settings.clock_lag;
+  if (Expired(reference, settings, now) && changes.locked_members > 0) {
+    // Past its time before this program could lock it, but parts of it are locked (XO's daemon
+    // v1): without this lift they would stay locked for ever, and XO's retention fail on them.
+    Action lift =
+        make(ActionKind::kLift, reference,
+             absl::StrCat(ExpiredReason(reference, settings), "; ", changes.locked_members,
+                          " members locked by XO's daemon (the folder never was)"));
+    LimitTreeLift(absl::InfinitePast(), reference, st, settings, now, &lift);
+    decision.action = std::move(lift);
+    return decision;
+  }
   if (Expired(reference, settings, now)) {
     return decision;  // finished and past its time before anything could lock it: left alone
   }

@@ -72,6 +72,11 @@ struct OddMember {
 struct ChangeFacts {
   absl::Time newest_change;
   uint64_t mutable_members = 0;  // trees: members without the flag
+  // Trees: members someone else locked already, in a folder nobody locked (XO's daemon v1 locked a
+  // VHD directory's bat, header and footer, never the folder), and the newest of their lock times
+  // (ctime, which nobody but root can move).
+  uint64_t locked_members = 0;
+  absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members;
 };
 
