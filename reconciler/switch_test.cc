@@ -227,6 +227,33 @@ TEST_P(SwitchTest, AdoptionNeverLiftsAPlantedOrStrangeFolder) {
   EXPECT_TRUE(ImmutablePaths(root_).count(std::string(kVm) + "/stranger"));
 }
 
+// Once adopted, a folder moved out of XO's layout (its schedule folder, mutable, renamed) keeps its
+// record, found by identity: lifted by the sweep once expired, never before.
+TEST_P(SwitchTest, AnAdoptedFolderMovedOutOfXosLayoutIsLiftedByTheSweepOnlyOnceExpired) {
+  BuildXoLeftovers();
+  WriteSwitchConfig();
+  ASSERT_EQ(Run().exit_code, 0);
+  std::filesystem::rename(At("xo-config-backups/sched"), At("moved-away"));
+  const std::string moved = "moved-away/20261101T000000Z";
+  auto sweep_at = [&](const std::string& offset) {
+    return RunProcess(
+        {Runfile("reconciler/xo-immutable"), "sweep", "--config", config_, "--report", "json"},
+        testing::FaketimeEnv(offset));
+  };
+  ASSERT_EQ(RunAt("+3d").exit_code, 0);
+  const ProcessResult early = sweep_at("+3d");
+  EXPECT_EQ(early.exit_code, 0) << early.out << early.err;
+  EXPECT_TRUE(ImmutablePaths(root_).count(moved));
+  EXPECT_TRUE(ImmutablePaths(root_).count(moved + "/data"));
+  const ProcessResult late = sweep_at("+9d");
+  EXPECT_EQ(late.exit_code, 0) << late.out << late.err;
+  EXPECT_FALSE(ImmutablePaths(root_).count(moved));
+  EXPECT_FALSE(ImmutablePaths(root_).count(moved + "/data"));
+  std::error_code ec;
+  std::filesystem::remove_all(At(moved), ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 TEST_P(SwitchTest, XosDaemonStillRunningIsSaidOnEveryRunAndFailsCheck) {
   BuildXoLeftovers();
   WriteSwitchConfig();
