@@ -200,23 +200,16 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
   if (record != nullptr && record->IsAt(item.path)) {
     return decision;  // lifted once already: XO's merges and retention may change it now
   }
-  if (settings.duration == absl::ZeroDuration()) {
-    return decision;  // the remote is being released: nothing new is locked
-  }
+  // A remote being released locks nothing new, but a tree is still looked into: for members XO's
+  // daemon locked.
+  if (settings.duration == absl::ZeroDuration() && !item.tree) return decision;
 
   const ChangeFacts changes = facts.Changes();
-  const absl::Duration unchanged = now - changes.newest_change;
-  if (unchanged < settings.settle) {
-    decision.action = make(ActionKind::kWait, changes.newest_change,
-                           absl::StrCat("changed ", Ago(unchanged), " ago (settle ",
-                                        DurationText(settings.settle), ")"));
-    return decision;
-  }
   // When it was finished as this server saw it, and no earlier than any member someone else
   // locked was locked; the clock's lag corrects a wall clock that was behind when it was written.
   const absl::Time reference =
       std::max(changes.newest_change, changes.newest_lock) + settings.clock_lag;
-  if (Expired(reference, settings, now) && changes.locked_members > 0) {
+  if (changes.locked_members > 0 && Expired(reference, settings, now)) {
     // Past its time before this program could lock it, but parts of it are locked (XO's daemon
     // v1): without this lift they would stay locked for ever, and XO's retention fail on them.
     Action lift =
@@ -225,6 +218,14 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
                           " members locked by XO's daemon (the folder never was)"));
     LimitTreeLift(absl::InfinitePast(), reference, st, settings, now, &lift);
     decision.action = std::move(lift);
+    return decision;
+  }
+  if (settings.duration == absl::ZeroDuration()) return decision;
+  const absl::Duration unchanged = now - changes.newest_change;
+  if (unchanged < settings.settle) {
+    decision.action = make(ActionKind::kWait, changes.newest_change,
+                           absl::StrCat("changed ", Ago(unchanged), " ago (settle ",
+                                        DurationText(settings.settle), ")"));
     return decision;
   }
   if (Expired(reference, settings, now)) {
