@@ -391,8 +391,13 @@ TEST_P(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
 // through): its inode numbers are its own, so identities could collide with the remote's, and the
 // checks of step 2 were made on the root's. Nothing in it is locked: each backup found there is
 // refused, named in the report; the sweep does not look inside either.
-TEST_P(RunTest, NothingInABtrfsSubvolumeInsideTheRemoteIsLocked) {
-  if (GetParam() != "btrfs") GTEST_SKIP() << "subvolumes are btrfs's";
+class BtrfsRunTest : public OnEachFilesystem {};
+INSTANTIATE_TEST_SUITE_P(Filesystems, BtrfsRunTest, ::testing::Values("btrfs"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(BtrfsRunTest, NothingInABtrfsSubvolumeInsideTheRemoteIsLocked) {
   const std::set<std::string> expected = Generate({});
   const std::string vm = root_ + "/xo-vm-backups/subvolume-vm";
   ASSERT_EQ(RunProcess({"btrfs", "-q", "subvolume", "create", vm}).exit_code, 0);
