@@ -192,6 +192,36 @@ TEST_P(SwitchTest, AVhdDirectoryPastItsTimeAtTheFirstRunHasItsLockedFilesLifted)
   EXPECT_FALSE(ec) << ec.message();
 }
 
+// Nothing configured: XO's daemon kept the index at its XDG default, which is also where a run by
+// hand without indexPath keeps ours (<XDG_DATA_HOME>/xo-immutable-backups/<id>). Found, imported.
+TEST_P(SwitchTest, XosIndexIsFoundAtItsDefaultPlaceWhichOursMayShare) {
+  Put(At("xo-vm-backups/vm1/legacy-v1.txt"), "locked by v1");
+  LockAsXoDid("xo-vm-backups/vm1/legacy-v1.txt", false);
+  const std::string xdg = scratch_.path() + "/xdg";
+  index_ = xdg + "/xo-immutable-backups";
+  Put(index_ + "/r1/2026-11-01/9f86d081", At("xo-vm-backups/vm1/legacy-v1.txt"));
+  Put(index_ + "/r1/2026-11-01/60303ae2", At("xo-vm-backups/vm1/gone.xva"));
+  Put(config_, "{\"timeShiftThreshold\": \"365d\", \"remotes\": {\"r1\": {\"root\": \"" + root_ +
+                   "\", \"immutabilityDuration\": \"7d\", \"settle\": \"0s\"}}}");
+  // Every run with it: our index goes there too, never to the real home folder.
+  auto at = [&](const std::string& offset) {
+    std::vector<std::string> env = testing::FaketimeEnv(offset);
+    env.push_back("XDG_DATA_HOME=" + xdg);
+    return env;
+  };
+  const ProcessResult first = Run({"--report", "text"}, at("+0"));
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("1 still locked, imported"));
+  EXPECT_THAT(first.out, HasSubstr("1 vanished, skipped"));
+  EXPECT_TRUE(std::filesystem::exists(index_ + "/r1/xo-daemon-index-imported"));
+  // Recorded: lifted once expired, never before.
+  ASSERT_EQ(Run({}, at("+3d")).exit_code, 0);
+  EXPECT_TRUE(ImmutablePaths(root_).count("xo-vm-backups/vm1/legacy-v1.txt"));
+  const ProcessResult late = Run({"--allow-mass-lift"}, at("+9d"));
+  ASSERT_EQ(late.exit_code, 0) << late.out << late.err;
+  EXPECT_FALSE(ImmutablePaths(root_).count("xo-vm-backups/vm1/legacy-v1.txt"));
+}
+
 // The attacker (XO's access: create, rename, delete anything mutable; never set a flag) against
 // adoption: a folder it plants at a backup level is mutable, so it is no leftover; a locked folder
 // outside those levels (locked by root for reasons of its own) stays locked, as before; a symlink
