@@ -279,8 +279,10 @@ TEST_F(StagedAttackTest, ABackupWrittenWhileTheClockWasBehindDoesNotExpireEarly)
   ASSERT_EQ(Run().exit_code, 0);  // the highest time seen: now
   // The clock goes back two days; XO writes a backup, which gets a ctime two days in the past.
   WriteRun("xo-vm-backups/vm1", "20261201T000000Z");
-  ASSERT_TRUE(SetTimes({{"xo-vm-backups/vm1/20261201T000000Z.xva", Now() - 2 * kDay},
-                        {"xo-vm-backups/vm1/20261201T000000Z.json", Now() - 2 * kDay}}));
+  // One second more: SetTimes keeps the nanoseconds, which could put the ctime a fraction of a
+  // second after the run's (shifted) clock, and a backup changed "in the future" waits to settle.
+  ASSERT_TRUE(SetTimes({{"xo-vm-backups/vm1/20261201T000000Z.xva", Now() - 2 * kDay - 1},
+                        {"xo-vm-backups/vm1/20261201T000000Z.json", Now() - 2 * kDay - 1}}));
   ASSERT_EQ(RunAt("-2d").exit_code, 0);
   ASSERT_TRUE(Locked("xo-vm-backups/vm1/20261201T000000Z.xva"));
   // Six days after it was really written (eight by its ctime), it is still within its 7 days.

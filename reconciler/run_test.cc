@@ -387,6 +387,34 @@ TEST_P(RunTest, AFilesystemMountedInsideTheRemoteIsNotEntered) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
+// A btrfs subvolume is another st_dev on the same mount (openat2's RESOLVE_NO_XDEV lets it
+// through): its inode numbers are its own, so identities could collide with the remote's, and the
+// checks of step 2 were made on the root's. Nothing in it is locked: each backup found there is
+// refused, named in the report; the sweep does not look inside either.
+class BtrfsRunTest : public OnEachFilesystem {};
+INSTANTIATE_TEST_SUITE_P(Filesystems, BtrfsRunTest, ::testing::Values("btrfs"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(BtrfsRunTest, NothingInABtrfsSubvolumeInsideTheRemoteIsLocked) {
+  const std::set<std::string> expected = Generate({});
+  const std::string vm = root_ + "/xo-vm-backups/subvolume-vm";
+  ASSERT_EQ(RunProcess({"btrfs", "-q", "subvolume", "create", vm}).exit_code, 0);
+  WriteFile(vm + "/20261101T000000Z.xva", "x");
+  WriteFile(vm + "/20261101T000000Z.json", "{}");
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("on another filesystem, not followed"));
+  EXPECT_THAT(ImmutablePaths(vm), IsEmpty());
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  const ProcessResult sweep = RunProcess(
+      {Runfile("reconciler/xo-immutable"), "sweep", "--config", config_, "--report", "json"});
+  EXPECT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
+  EXPECT_THAT(ImmutablePaths(vm), IsEmpty());
+}
+
 TEST_P(RunTest, TheJsonReportIsValidUtf8AndKeepsOddNamesExactly) {
   Generate();
   WriteConfig("7d");

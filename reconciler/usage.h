@@ -31,7 +31,8 @@ Commands:
   run               (default) walk each remote, protect finished backups, lift expired ones,
                     write the index and immutability.json
   check             only check that each remote can be protected (capabilities, filesystem
-                    support, filesystem identity); writes nothing
+                    support, filesystem identity) and that XO's daemon xo-immutable-remote is
+                    stopped (exit 1 while it runs); writes nothing
   verify            read-only compliance check for CI and monitoring: fails (exit 1) when a
                     finished backup is not immutable, an expired one is still locked more than a
                     day after it expired, the index disagrees with the flags, or

@@ -5,9 +5,11 @@
 //   - nothing unfinished was ever locked: the writer never got EPERM on a file it was writing,
 //   - every expired backup is unlocked (retention deletes them all without EPERM).
 // Root only. Bounded: --seconds N (default 60). Everything lives in a scratch folder that is
-// unlocked and deleted at the end, also on failure.
+// unlocked and deleted at the end, also on failure. With --fs ext4|xfs|btrfs the remote lives on a
+// loop filesystem of that type, made for the run and always released; every line then names it.
 //
-//   bazel run -c opt //tools:stress -- --seconds 120
+//   bazel run -c opt //tools:stress -- --seconds 120 [--fs xfs]
+//   bazel test //tools:stress_test      (5 s on each of ext4, XFS and btrfs)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/testing/loop_fs.h"
 #include "lib/testing/scratch.h"
 
 namespace {
@@ -84,30 +87,51 @@ void OneRun(const std::string& root, int vm, int n, bool abandon, WriterStats* s
   ++stats->runs_finished;
 }
 
+// "stress" or "stress[xfs]": every line says which filesystem it is about.
+std::string tag = "stress";
+
 int Fail(const std::string& what) {
-  std::cerr << "stress: FAIL: " << what << "\n";
+  std::cerr << tag << ": FAIL: " << what << "\n";
   return 1;
+}
+
+// The program under test: in this binary's runfiles under `bazel run`, in the test's under
+// `bazel test`.
+std::string ProgramPath(const char* argv0) {
+  if (getenv("TEST_SRCDIR") != nullptr) return xoi::testing::Runfile("reconciler/xo-immutable");
+  return std::string(argv0) + ".runfiles/xo_immutable/reconciler/xo-immutable";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int seconds = 60;
+  std::string fs_type;  // empty: the scratch folder's own filesystem
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--seconds") seconds = std::atoi(argv[++i]);
+    if (std::string(argv[i]) == "--seconds")
+      seconds = std::atoi(argv[++i]);
+    else if (std::string(argv[i]) == "--fs")
+      fs_type = argv[++i];
   }
+  if (!fs_type.empty()) tag = "stress[" + fs_type + "]";
   if (!xoi::testing::HaveRootPowers()) {
-    std::cerr << "stress: needs root (CAP_LINUX_IMMUTABLE)\n";
+    std::cerr << tag << ": needs root (CAP_LINUX_IMMUTABLE)\n";
     return 2;
   }
-  const std::string bin = std::string(argv[0]) + ".runfiles/xo_immutable/reconciler/xo-immutable";
+  const std::string bin = ProgramPath(argv[0]);
   if (access(bin.c_str(), X_OK) != 0) {
-    std::cerr << "stress: " << bin << " is missing: start it with bazel run\n";
+    std::cerr << tag << ": " << bin << " is missing: start it with bazel run\n";
     return 2;
   }
   ScratchDir scratch;
-  const std::string root = scratch.path() + "/remote", index = scratch.path() + "/index",
-                    config = scratch.path() + "/config.json";
+  std::unique_ptr<xoi::testing::LoopFilesystem> loop;  // destroyed before scratch, which holds it
+  if (!fs_type.empty()) {
+    std::string error;
+    loop = xoi::testing::LoopFilesystem::Create(fs_type, scratch.path(), &error, 512);
+    if (loop == nullptr) return Fail("cannot make the " + fs_type + " filesystem: " + error);
+  }
+  const std::string root = (loop ? loop->mount_point() : scratch.path()) + "/remote",
+                    index = scratch.path() + "/index", config = scratch.path() + "/config.json";
   fs::create_directories(root + "/xo-vm-backups");
   xoi::testing::WriteFile(root + "/metadata.json", "{}");
   xoi::testing::WriteFile(
@@ -150,9 +174,9 @@ int main(int argc, char** argv) {
   const std::set<std::string> locked = ImmutablePaths(root);
   int unlocked_finished = 0;
   for (const std::string& json : should_be_locked) unlocked_finished += !locked.count(json);
-  std::cout << "stress: " << seconds << " s, " << runs << " runs (" << bad_exits
-            << " bad exits), " << stats.runs_finished << " backup runs finished, "
-            << stats.runs_abandoned << " abandoned, " << locked.size() << " inodes locked\n";
+  std::cout << tag << ": " << seconds << " s, " << runs << " runs (" << bad_exits << " bad exits), "
+            << stats.runs_finished << " backup runs finished, " << stats.runs_abandoned
+            << " abandoned, " << locked.size() << " inodes locked\n";
   if (bad_exits > 0) return Fail("some runs exited with an error");
   if (stats.eperm_while_writing > 0) {
     return Fail(std::to_string(stats.eperm_while_writing) +
@@ -164,13 +188,13 @@ int main(int argc, char** argv) {
   }
 
   // Past the duration: everything is lifted, and retention deletes it all.
-  const int lift = RunProcess({bin, "--config", config, "--allow-mass-lift"},
-                              xoi::testing::FaketimeEnv("+3d"))
-                       .exit_code;
+  const int lift =
+      RunProcess({bin, "--config", config, "--allow-mass-lift"}, xoi::testing::FaketimeEnv("+3d"))
+          .exit_code;
   if (lift != 0) return Fail("the lifting run exited with " + std::to_string(lift));
   std::error_code ec;
   fs::remove_all(root + "/xo-vm-backups", ec);
   if (ec) return Fail("retention could not delete expired backups: " + ec.message());
-  std::cout << "stress: PASS\n";
+  std::cout << tag << ": PASS\n";
   return 0;
 }

@@ -146,6 +146,10 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
         return errors.At(where, set.status().message());
       }
       has_paths = true;
+    } else if (key == "indexPath") {
+      // XO's daemon's own key, with its meaning: where it kept this remote's index, which a run
+      // reads once to import what is still locked (lib/fs/xo_daemon.h). Ours is the top level's.
+      XOI_ASSIGN_OR_RETURN(remote.xo_daemon_index, NormalisedAbsolutePath(value, where, errors));
     } else if (key == "rebuildIndexOnStart") {
       notices->push_back(absl::StrCat(errors.source(), ": ", where,
                                       " is an option of XO's daemon, ignored: every run repairs "
@@ -153,7 +157,7 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
     } else {
       return errors.At(where,
                        "unknown key (expected root, immutabilityDuration, settle, "
-                       "orphanGrace, paths)");
+                       "orphanGrace, paths, indexPath)");
     }
   }
   if (!has_root) return errors.At(absl::StrCat(prefix, ".root"), "is required");

@@ -30,6 +30,9 @@ struct RemoteConfig {
   absl::Duration settle = absl::Seconds(10);
   absl::Duration orphan_grace = absl::Hours(1);
   std::vector<std::string> paths;  // glob patterns (GlobSet syntax); the default set if absent
+  // `remotes.<id>.indexPath`, XO's daemon's key: where it kept this remote's index (read once, to
+  // import what is still locked); empty: its default (lib/fs/xo_daemon.h).
+  std::string xo_daemon_index;
 };
 
 struct Config {

@@ -148,6 +148,26 @@ rebuildIndexOnStart = true
   EXPECT_THAT(config->notices[1], HasSubstr("remotes.remote1.rebuildIndexOnStart"));
 }
 
+// XO's sample config.toml puts indexPath in the remote's table: where its daemon kept that
+// remote's index, which a run reads once; ours stays the top level's.
+TEST(ParseConfigTest, ARemotesIndexPathNamesXosDaemonIndex) {
+  auto config = ParseTomlConfig(R"(
+[remotes.remote1]
+root = "/mnt/ssd/vhdblock/"
+immutabilityDuration = "7d"
+indexPath = "/var/lib/xo-immutable-backups/remote1/"
+)",
+                                "config.toml", IndexPathDefault{"/var/lib/ours", "default"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->index_path, "/var/lib/ours");
+  EXPECT_EQ(config->remotes[0].xo_daemon_index, "/var/lib/xo-immutable-backups/remote1");
+  auto relative = ParseConfig(
+      R"({"remotes": {"r": {"root": "/r", "immutabilityDuration": "7d", "indexPath": "x"}}})",
+      "config.json");
+  ASSERT_FALSE(relative.ok());
+  EXPECT_THAT(relative.status().message(), HasSubstr("remotes.r.indexPath"));
+}
+
 TEST(ParseConfigTest, TomlErrorsNameTheFileLineAndKey) {
   auto broken = ParseTomlConfig("[remotes.r\nroot = 1", "config.toml");
   ASSERT_FALSE(broken.ok());

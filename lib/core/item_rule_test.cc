@@ -64,10 +64,13 @@ enum class Rec { kNone, kProtected, kLifted };
 struct Case {
   std::string name;
   // The item.
+  std::string path = kPath;
   bool immutable = false;
   bool tree = false;
   uint32_t nlink = 1;
-  absl::Time birth = kFresh - absl::Hours(1);
+  // Unset: an hour before its ctime, as on any real inode (a birth after the ctime takes a clock
+  // stepped back between the two).
+  std::optional<absl::Time> birth;
   absl::Time ctime = kFresh;
   // Its index record, of the same identity.
   Rec record = Rec::kNone;
@@ -83,6 +86,8 @@ struct Case {
   // Facts.
   absl::Duration unchanged_for = absl::Minutes(10);  // newest_change = now - unchanged_for
   uint64_t mutable_members = 0;
+  uint64_t locked_members = 0;
+  absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members = {};
   bool run_complete = true;
   std::string marker = kMarker;
@@ -108,13 +113,14 @@ std::string KindText(const std::optional<ActionKind>& kind) {
 void RunCase(const Case& c) {
   SCOPED_TRACE(c.name);
   Candidate item;
-  item.path = kPath;
+  item.path = c.path;
   item.tree = c.tree;
   item.stat.mode = c.tree ? (S_IFDIR | 0755) : (S_IFREG | 0644);
   item.stat.ino = kIno;
   item.stat.dev = 2049;
   item.stat.nlink = c.nlink;
-  item.stat.birth = c.birth;
+  const absl::Time birth = c.birth.value_or(c.ctime - absl::Hours(1));
+  item.stat.birth = birth;
   item.stat.has_btime = true;
   item.stat.ctime = c.ctime;
   item.stat.immutable = c.immutable;
@@ -124,7 +130,7 @@ void RunCase(const Case& c) {
   record.path = c.record_path;
   record.dev = 2050;  // device numbers can change on reboot: never part of the identity
   record.ino = kIno;
-  record.birth = c.birth;
+  record.birth = birth;
   record.tree = c.tree;
   record.reference = c.record_reference;
   record.locked_at = c.record_locked_at;
@@ -141,6 +147,8 @@ void RunCase(const Case& c) {
   FakeFacts facts;
   facts.changes.newest_change = c.now - c.unchanged_for;
   facts.changes.mutable_members = c.mutable_members;
+  facts.changes.locked_members = c.locked_members;
+  facts.changes.newest_lock = c.newest_lock;
   facts.changes.odd_members = c.odd_members;
   facts.run.complete = c.run_complete;
   facts.run.marker = c.marker;
@@ -169,11 +177,11 @@ void RunCase(const Case& c) {
   }
 
   if (!action) return;
-  EXPECT_EQ(action->path, kPath);
+  EXPECT_EQ(action->path, c.path);
   EXPECT_EQ(action->tree, c.tree);
   EXPECT_EQ(action->stat.ino, kIno);
   EXPECT_EQ(action->stat.dev, 2049u) << "the stat found now, not the record's";
-  EXPECT_EQ(action->stat.birth, c.birth);
+  EXPECT_EQ(action->stat.birth, birth);
   EXPECT_TRUE(action->indexed);
   EXPECT_FALSE(action->reason.empty());
   EXPECT_EQ(action->clock_lag, c.clock_lag);
@@ -277,6 +285,31 @@ TEST(DecideTest, ImmutableItems) {
        .want_reference = kFresh,
        .want_expires_at = Utc(2026, 12, 4),
        .reason_has = {"not in the index"}},
+      {.name = "not in the index, locked before its birth (a clock stepped back): from its birth",
+       .immutable = true,
+       .birth = kFresh,
+       .ctime = kFresh - absl::Hours(2),
+       .want = ActionKind::kIndex,
+       .want_reference = kFresh},
+      // XO's daemon locked a config backup's date folder whole: adopted, from its lock time.
+      {.name = "XO's backup folder not in the index: adopted whole, expiry said",
+       .path = "xo-config-backups/sched-1/20261119T100000Z",
+       .immutable = true,
+       .tree = true,
+       .nlink = 2,
+       .want = ActionKind::kReprotect,
+       .want_reference = kFresh,
+       .want_expires_at = Utc(2026, 12, 4),
+       .reason_has = {"a backup folder XO's daemon locked whole", "lifted from 2026-12-04"}},
+      // The attacker made the folder a month ahead; XO's daemon locked the new backup in it now.
+      {.name = "a folder born long before it was locked expires from its lock, not its birth",
+       .path = "xo-config-backups/sched-1/20261119T100000Z",
+       .immutable = true,
+       .tree = true,
+       .nlink = 2,
+       .birth = kOld - absl::Hours(24 * 30),
+       .want = ActionKind::kReprotect,
+       .want_reference = kFresh},
       // Trees are locked top down: a locked directory (XO's daemon, a run killed half-way) may
       // hold members that are not locked yet.
       {.name = "tree not in the index: its members locked, then recorded from its ctime",
@@ -514,6 +547,32 @@ TEST(DecideTest, TreeLifts) {
        .want = ActionKind::kLift,
        .want_members_locked_by = kOld,
        .want_members_expired_before = kMembersExpiredBefore},
+      // XO's daemon v1 locked a VHD directory's bat, header and footer, never the folder: past its
+      // time, those would stay locked for ever unless lifted.
+      {.name = "mutable tree never protected, past its time, members XO's daemon locked: lifted",
+       .tree = true,
+       .nlink = 3,
+       .unchanged_for = absl::Hours(24 * 60),
+       .locked_members = 3,
+       .newest_lock = kOld,
+       .want = ActionKind::kLift,
+       .want_reference = kOld,
+       .want_members_locked_by = kOld,
+       .want_members_expired_before = kMembersExpiredBefore,
+       .changes_calls = 1,
+       .reason_has = {"3 members locked by XO's daemon"}},
+      // Its lock time counts, as for any adopted item: locked recently, it is protected now.
+      {.name = "mutable tree unchanged for long, a member locked recently: protected from then",
+       .tree = true,
+       .nlink = 3,
+       .unchanged_for = absl::Hours(24 * 60),
+       .locked_members = 1,
+       .newest_lock = kFresh,
+       .want = ActionKind::kProtect,
+       .want_reference = kFresh,
+       .want_overdue = true,
+       .changes_calls = 1,
+       .run_calls = 1},
       {.name = "mutable tree, protected record, expired: finishing the lift, limited the same way",
        .tree = true,
        .nlink = 3,
@@ -1271,12 +1330,25 @@ TEST(DecideTest, DurationZeroReleasesTheRemote) {
        .duration = absl::ZeroDuration(),
        .run_complete = false,
        .want = std::nullopt},
+      // A tree is looked into (once a run, while the remote is being released): for members XO's
+      // daemon locked.
       {.name = "mutable tree with odd members: nothing, no warning",
        .tree = true,
        .nlink = 2,
        .duration = absl::ZeroDuration(),
        .odd_members = {{"t/fifo", "a FIFO"}},
-       .want = std::nullopt},
+       .want = std::nullopt,
+       .changes_calls = 1},
+      {.name = "mutable tree, members XO's daemon locked a minute ago: lifted",
+       .tree = true,
+       .nlink = 2,
+       .duration = absl::ZeroDuration(),
+       .locked_members = 2,
+       .newest_lock = kNow - absl::Minutes(1),
+       .want = ActionKind::kLift,
+       .want_members_locked_by = kNow - absl::Minutes(1),
+       .changes_calls = 1,
+       .reason_has = {"being released", "2 members locked by XO's daemon"}},
       {.name = "lifted record renamed to a new path: not protected again",
        .record = Rec::kLifted,
        .record_path = kOtherPath,

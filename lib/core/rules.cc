@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "lib/core/duration.h"
 #include "lib/core/expiry.h"
 #include "lib/core/iso_time.h"
@@ -88,6 +89,10 @@ void WarnOddMembers(const std::vector<OddMember>& odd, std::vector<Warning>* war
 
 }  // namespace
 
+absl::Time AdoptedReference(const FileStat& st, const Settings& settings) {
+  return std::max(st.birth, st.ctime) + settings.clock_lag;
+}
+
 absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings) {
   return Finite(reference) ? ExpiresAt(CreationDay(reference), settings.duration)
                            : absl::InfiniteFuture();
@@ -113,11 +118,8 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
   const RecordSummary* protected_record = record != nullptr && !record->lifted() ? record : nullptr;
 
   if (st.immutable) {
-    // Not in the index: locked by XO's daemon (or by a run killed before it recorded it); its
-    // ctime is when it was locked, which nobody but root can move (corrected for a clock that was
-    // behind, like any reference).
     const absl::Time reference =
-        protected_record ? protected_record->reference() : st.ctime + settings.clock_lag;
+        protected_record ? protected_record->reference() : AdoptedReference(st, settings);
     if (Expired(reference, settings, now)) {
       Action lift = make(ActionKind::kLift, reference, ExpiredReason(reference, settings));
       if (item.tree) {
@@ -144,18 +146,21 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
                "an earlier protection of it stopped half-way (an error, a writer): finishing it");
       return decision;
     }
+    const std::string adopted = absl::StrCat(
+        IsXoBackupFolder(item.path)
+            ? "adopted: a backup folder XO's daemon locked whole (it never unlocks them)"
+            : "adopted: immutable but not in the index (locked by XO's daemon, or by an "
+              "interrupted run)",
+        "; expires from when it was locked, ", FormatDay(CreationDay(reference)), ": lifted from ",
+        IsoTime(ItemExpiresAt(reference, settings)));
     if (protected_record == nullptr && item.tree) {
       // A tree is locked top down, so its directory's flag alone does not say that its members
       // are locked (a run killed half-way, XO's daemon locking the folder only): they are checked
       // and locked, and then it is recorded.
-      decision.action =
-          make(ActionKind::kReprotect, reference,
-               "immutable but not in the index (locked by XO's daemon, or by an interrupted run): "
-               "its members are locked too, and it is recorded, expiring from when it was locked");
+      decision.action = make(ActionKind::kReprotect, reference,
+                             absl::StrCat(adopted, "; its members are locked too"));
     } else if (protected_record == nullptr) {
-      decision.action = make(ActionKind::kIndex, reference,
-                             "immutable but not in the index (locked by XO's daemon, or by an "
-                             "interrupted run): recorded, expiring from when it was locked");
+      decision.action = make(ActionKind::kIndex, reference, adopted);
     } else if (!protected_record->IsAt(item.path)) {
       Action follow = make(ActionKind::kIndex, reference,
                            "moved since it was recorded (renamed, or a folder above it renamed): "
@@ -195,11 +200,27 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
   if (record != nullptr && record->IsAt(item.path)) {
     return decision;  // lifted once already: XO's merges and retention may change it now
   }
-  if (settings.duration == absl::ZeroDuration()) {
-    return decision;  // the remote is being released: nothing new is locked
-  }
+  // A remote being released locks nothing new, but a tree is still looked into: for members XO's
+  // daemon locked.
+  if (settings.duration == absl::ZeroDuration() && !item.tree) return decision;
 
   const ChangeFacts changes = facts.Changes();
+  // When it was finished as this server saw it, and no earlier than any member someone else
+  // locked was locked; the clock's lag corrects a wall clock that was behind when it was written.
+  const absl::Time reference =
+      std::max(changes.newest_change, changes.newest_lock) + settings.clock_lag;
+  if (changes.locked_members > 0 && Expired(reference, settings, now)) {
+    // Past its time before this program could lock it, but parts of it are locked (XO's daemon
+    // v1): without this lift they would stay locked for ever, and XO's retention fail on them.
+    Action lift =
+        make(ActionKind::kLift, reference,
+             absl::StrCat(ExpiredReason(reference, settings), "; ", changes.locked_members,
+                          " members locked by XO's daemon (the folder never was)"));
+    LimitTreeLift(absl::InfinitePast(), reference, st, settings, now, &lift);
+    decision.action = std::move(lift);
+    return decision;
+  }
+  if (settings.duration == absl::ZeroDuration()) return decision;
   const absl::Duration unchanged = now - changes.newest_change;
   if (unchanged < settings.settle) {
     decision.action = make(ActionKind::kWait, changes.newest_change,
@@ -207,9 +228,6 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
                                         DurationText(settings.settle), ")"));
     return decision;
   }
-  // When it was finished as this server saw it; the clock's lag corrects a wall clock that was
-  // behind when it was written.
-  const absl::Time reference = changes.newest_change + settings.clock_lag;
   if (Expired(reference, settings, now)) {
     return decision;  // finished and past its time before anything could lock it: left alone
   }
@@ -253,6 +271,22 @@ void DecideUnreached(const IndexRecord& record, const Settings& settings, absl::
   const bool expired = Expired(record.reference, settings, now);
   const std::optional<FileStat> now_there = facts.StatBeneath(record.path);
   const bool same = now_there && now_there->ino == record.ino && now_there->birth == record.birth;
+  // A file of a backup folder XO's daemon locked whole, which an earlier version of this program
+  // adopted file by file: the walk now adopts the folder as one item, lifted with its members (all
+  // born before the folder was locked: nothing can be added to it since), so the file's own record
+  // goes. Only when the file is still the one recorded, there: a writer who swaps the folder's
+  // mutable parents must not make a record of ours vanish.
+  if (const size_t slash = record.path.rfind('/');
+      same && !record.tree && IsXoBackupFolder(absl::string_view(record.path).substr(0, slash))) {
+    const std::optional<FileStat> folder = facts.StatBeneath(record.path.substr(0, slash));
+    if (folder && folder->is_dir() && folder->immutable) {
+      action.reason =
+          "inside a backup folder XO's daemon locked whole, now adopted as one item: lifted with "
+          "it";
+      plan->actions.push_back(std::move(action));
+      return;
+    }
+  }
   if (same && expired && now_there->immutable) {
     action.kind = ActionKind::kLift;
     action.stat = *now_there;
@@ -401,10 +435,84 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
 }
 
 // ---------------------------------------------------------------------------------------------
+// XO's daemon's index.
+
+namespace {
+
+// True when `path` lies inside an item taken whole (a member of a VHD directory).
+bool InsideTreeItem(const GlobSet& globs, absl::string_view path) {
+  GlobSet::State state = globs.Start();
+  GlobSet::Step step;
+  const std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    globs.Advance(state, parts[i], &step);
+    if (step.tree_item) return true;
+    if (!step.descend()) return false;
+    state = step.next;
+  }
+  return false;
+}
+
+}  // namespace
+
+XoIndexImport PlanXoIndexImport(const std::vector<XoIndexEntry>& entries, absl::string_view root,
+                                const std::string& source, const GlobSet& globs,
+                                const Settings& settings, XoIndexFacts& facts, Plan* plan) {
+  XoIndexImport counts;
+  for (const XoIndexEntry& entry : entries) {
+    absl::string_view relative = entry.path;
+    if (!absl::ConsumePrefix(&relative, root) || !absl::ConsumePrefix(&relative, "/") ||
+        !IsRemotePath(relative)) {
+      ++counts.outside;
+      continue;
+    }
+    const std::string path(relative);
+    if (InsideTreeItem(globs, path)) {
+      ++counts.within;
+      continue;
+    }
+    const std::optional<FileStat> st = facts.StatBeneath(path);
+    if (!st) {
+      ++counts.vanished;
+      continue;
+    }
+    if (!st->immutable || !(st->is_regular() || st->is_dir())) {
+      ++counts.unlocked;
+      continue;
+    }
+    if (facts.Known(*st)) {
+      ++counts.known;
+      continue;
+    }
+    const absl::Time reference = AdoptedReference(*st, settings);
+    Action index{ActionKind::kIndex, path, st->is_dir(), *st};
+    index.reference = reference;
+    index.expires_at = ItemExpiresAt(reference, settings);
+    index.clock_lag = settings.clock_lag;
+    index.reason = absl::StrCat("imported from XO's daemon index (its day ", FormatDay(entry.day),
+                                "), still locked: expires from when it was locked, ",
+                                FormatDay(CreationDay(reference)), ": lifted from ",
+                                IsoTime(index.expires_at));
+    plan->actions.push_back(std::move(index));
+    ++counts.imported;
+  }
+  plan->warnings.push_back(Warning{
+      WarningKind::kIndexNotice, "",
+      absl::StrCat("XO's daemon index ", source, " read once: ", entries.size(), " entries; ",
+                   counts.imported, " still locked, imported; ", counts.known, " known already; ",
+                   counts.within, " inside a VHD directory (handled with it); ", counts.vanished,
+                   " vanished, skipped; ", counts.unlocked, " no longer locked, skipped; ",
+                   counts.outside, " outside this remote")});
+  return counts;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The sweep.
 
 bool ReachedByRun(const GlobSet& globs, const std::string& path, const FileStat& st) {
   if (IsRemoteFile(path)) return true;
+  // Adopted whole by the walk (its members too, below, through the glob set's file items).
+  if (st.is_dir() && st.immutable && IsXoBackupFolder(path)) return true;
   GlobSet::State state = globs.Start();
   GlobSet::Step step;
   const std::vector<absl::string_view> parts = absl::StrSplit(path, '/');

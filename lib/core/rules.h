@@ -16,8 +16,10 @@
 // anyone but root, so a writer cannot prepare an old inode, fill it with a new backup and have it
 // look old: its birth time can be old, its ctime cannot. An item locked by someone else (XO's
 // daemon) and not in the index is adopted with its ctime, which for an immutable inode is when it
-// was locked. An item is expired from the start of the UTC day after its reference day plus the
-// duration: never lifted before, at most a day after.
+// was locked (AdoptedReference); so are the backup folders XO's daemon locked whole
+// (IsXoBackupFolder), which the walk reports as items taken whole. An item is expired from the
+// start of the UTC day after its reference day plus the duration: never lifted before, at most a
+// day after.
 //
 // No system call, no clock read, no file read: facts that cost I/O are asked for through the
 // *Facts interfaces, and only when a rule needs them, so that the steady state (an immutable,
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "lib/core/facts.h"
 #include "lib/core/glob_set.h"
@@ -69,6 +72,11 @@ struct OddMember {
 struct ChangeFacts {
   absl::Time newest_change;
   uint64_t mutable_members = 0;  // trees: members without the flag
+  // Trees: members someone else locked already, in a folder nobody locked (XO's daemon v1 locked a
+  // VHD directory's bat, header and footer, never the folder), and the newest of their lock times
+  // (ctime, which nobody but root can move).
+  uint64_t locked_members = 0;
+  absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members;
 };
 
@@ -90,6 +98,15 @@ struct Decision {
 // or nullptr.
 Decision Decide(const Candidate& item, const RecordSummary* record, const Settings& settings,
                 absl::Time now, ItemFacts& facts);
+
+// The reference of an immutable item the index does not know (adopted: locked by XO's daemon, or
+// by a run killed before it recorded it): when it was locked, its ctime, which nobody but root can
+// move; never before its birth (a clock stepped back between the two). Never the birth time alone:
+// a writer can create a folder days ahead, have a new backup written into it and XO's daemon lock
+// it, and a birth-time reference would then lift it days early. For XO's daemon, which locked a
+// backup as soon as it was written, the two are minutes apart. Corrected for a clock that was
+// behind, like any reference.
+absl::Time AdoptedReference(const FileStat& st, const Settings& settings);
 
 // The first instant at which an item whose expiry counts from `reference` may be lifted.
 absl::Time ItemExpiresAt(absl::Time reference, const Settings& settings);
@@ -142,6 +159,39 @@ MarkerFields ParseMarker(absl::string_view content);
 // root XO has not initialised yet: XO refuses to create an encrypted remote in a folder that holds
 // anything. With duration 0, the marker's removal waits until every lift of the plan took effect.
 void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& facts, Plan* plan);
+
+// ---------------------------------------------------------------------------------------------
+// Switching from XO's daemon: the index its v1 kept (lib/fs/xo_daemon.h), read once.
+
+// One entry of that index.
+struct XoIndexEntry {
+  absl::CivilDay day;  // its day folder: the file's birth day as XO's daemon saw it
+  std::string path;    // absolute
+};
+
+class XoIndexFacts : public UnreachedFacts {
+ public:
+  // True when the index already records `st`'s inode, or this run's plan already adopts it.
+  virtual bool Known(const FileStat& st) = 0;
+};
+
+// What became of the entries.
+struct XoIndexImport {
+  uint64_t imported = 0;  // still locked at their path: recorded
+  uint64_t known = 0;     // already in the index, or adopted by the walk
+  uint64_t vanished = 0;  // nothing at their path any more
+  uint64_t unlocked = 0;  // at their path, but not immutable (or neither a file nor a folder)
+  uint64_t within = 0;    // members of an item taken whole (a VHD directory): handled with it
+  uint64_t outside = 0;   // not below this remote's root
+};
+
+// Adds to `plan` an index action for each entry still locked at its path (statx: the inode there
+// now, whatever the entry says), with the reference any adopted item gets (AdoptedReference): the
+// entry only names a path to look at, and its day is never a reason to lift anything earlier. Adds
+// a notice with the counts.
+XoIndexImport PlanXoIndexImport(const std::vector<XoIndexEntry>& entries, absl::string_view root,
+                                const std::string& source, const GlobSet& globs,
+                                const Settings& settings, XoIndexFacts& facts, Plan* plan);
 
 // ---------------------------------------------------------------------------------------------
 // The sweep: a writer can rename the mutable parent folder of a locked file out of the globs'

@@ -130,6 +130,18 @@ TEST(ReachedByRunTest, OutOfReach) {
   });
 }
 
+TEST(ReachedByRunTest, BackupFoldersXosDaemonLockedWholeAreAdoptedByTheRun) {
+  FileStat locked = Stat(S_IFDIR);
+  locked.immutable = true;
+  EXPECT_TRUE(ReachedByRun(Defaults(), "xo-config-backups/sched-1/20261001T100000Z", locked));
+  EXPECT_TRUE(
+      ReachedByRun(Defaults(), "xo-pool-metadata-backups/sched-1/pool-1/20261001T100000Z", locked));
+  // Other levels, or other folders: not XO's leftovers, left alone.
+  EXPECT_FALSE(ReachedByRun(Defaults(), "xo-config-backups/sched-1", locked));
+  EXPECT_FALSE(ReachedByRun(Defaults(), "xo-pool-metadata-backups/sched-1/pool-1", locked));
+  EXPECT_FALSE(ReachedByRun(Defaults(), "xo-vm-backups/vm-1/stranger", locked));
+}
+
 TEST(ReachedByRunTest, WrongType) {
   RunReachCases({
       // A directory where a file item is expected.

@@ -410,5 +410,65 @@ TEST(DecideUnreachedTest, AppendsToThePlan) {
   EXPECT_EQ(plan.warnings[0].path, "w");
 }
 
+// Records an earlier version made of the files in a backup folder XO's daemon locked whole: the
+// walk now takes the folder as one item, so they are dropped, and nothing is lifted for them.
+// Only while the recorded file is still there: a writer who moves the folder's mutable parents
+// around must not make our records vanish.
+class FolderFacts : public UnreachedFacts {
+ public:
+  std::optional<FileStat> file, folder;
+  std::vector<std::string> stat_asked;
+  std::optional<FileStat> StatBeneath(const std::string& relative) override {
+    stat_asked.push_back(relative);
+    return relative == kFolder ? folder : file;
+  }
+  static constexpr char kFolder[] = "xo-config-backups/sched-1/20261119T100000Z";
+};
+
+TEST(DecideUnreachedTest, AFileOfAnAdoptedBackupFolderLeavesItToTheFolder) {
+  IndexRecord record;
+  record.path = std::string(FolderFacts::kFolder) + "/data";
+  record.ino = kIno;
+  record.birth = kBirth;
+  record.reference = kFreshReference;
+  Settings settings;
+  settings.duration = absl::Hours(14 * 24);
+  FolderFacts facts;
+  FileStat file;
+  file.mode = S_IFREG | 0644;
+  file.ino = kIno;
+  file.birth = kBirth;
+  file.immutable = true;
+  FileStat folder;
+  folder.mode = S_IFDIR | 0755;
+  folder.ino = kIno + 1;
+  folder.immutable = true;
+  facts.file = file;
+  facts.folder = folder;
+  Plan plan;
+  DecideUnreached(record, settings, kNow, facts, &plan);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].kind, ActionKind::kUnindex);
+  EXPECT_THAT(plan.actions[0].reason, HasSubstr("adopted as one item"));
+  EXPECT_EQ(facts.stat_asked, (std::vector<std::string>{record.path, FolderFacts::kFolder}));
+
+  // Another inode at the path (the folder's parents swapped): kept for the sweep, as ever.
+  facts.file->ino = kIno + 2;
+  Plan swapped;
+  DecideUnreached(record, settings, kNow, facts, &swapped);
+  EXPECT_TRUE(swapped.actions.empty());
+  ASSERT_EQ(swapped.warnings.size(), 1u);
+  EXPECT_EQ(swapped.warnings[0].kind, WarningKind::kIndexedReplaced);
+
+  // A folder that is not locked: the record is judged as usual (locked, not expired: kept).
+  facts.file->ino = kIno;
+  facts.folder->immutable = false;
+  Plan usual;
+  DecideUnreached(record, settings, kNow, facts, &usual);
+  EXPECT_TRUE(usual.actions.empty());
+  ASSERT_EQ(usual.warnings.size(), 1u);
+  EXPECT_EQ(usual.warnings[0].kind, WarningKind::kIndexedUnreachable);
+}
+
 }  // namespace
 }  // namespace xoi

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "lib/core/glob_set.h"
 
 namespace xoi {
 namespace {
@@ -55,6 +56,20 @@ bool IsRemoteFile(absl::string_view path) {
     if (path == name) return true;
   }
   return false;
+}
+
+bool IsXoBackupFolder(absl::string_view path) {
+  // The walker asks for every folder it descends into: most are no such thing.
+  if (!absl::StartsWith(path, "xo-config-backups/") &&
+      !absl::StartsWith(path, "xo-pool-metadata-backups/")) {
+    return false;
+  }
+  const std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  for (absl::string_view part : parts) {
+    if (part.empty() || GlobSet::IsExcludedName(part)) return false;
+  }
+  return (parts[0] == "xo-config-backups" && parts.size() == 3) ||
+         (parts[0] == "xo-pool-metadata-backups" && parts.size() == 4);
 }
 
 bool IsXoTimestamp(absl::string_view t) {

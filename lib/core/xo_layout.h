@@ -25,6 +25,14 @@ inline constexpr const char* kXoRootFiles[] = {"encryption.json", "metadata.json
 // True for the remote's own files at its root: immutability.json and XO's root files.
 bool IsRemoteFile(absl::string_view path);
 
+// True for a folder at a level of XO's layout that holds one backup whole: a config backup's
+// `xo-config-backups/<schedule>/<dt>` or a pool metadata backup's
+// `xo-pool-metadata-backups/<schedule>/<pool>/<dt>` (no name XO never writes: dot-names, `.lock`).
+// XO's daemon locks these folders whole and never unlocks them; this program never locks them (it
+// locks the files in them), so an immutable one is XO's leftover, adopted as an item taken whole.
+// (VHD directories, the other folders it locks, are items taken whole anyway.)
+bool IsXoBackupFolder(absl::string_view path);
+
 // True for XO's run timestamps, "20261101T010000Z".
 bool IsXoTimestamp(absl::string_view text);
 

@@ -398,5 +398,20 @@ TEST(XoNamesTest, TimestampsStemsAndRootFiles) {
   EXPECT_FALSE(IsRemoteFile(""));
 }
 
+TEST(IsXoBackupFolderTest, OnlyTheLevelsThatHoldOneBackupWhole) {
+  EXPECT_TRUE(IsXoBackupFolder("xo-config-backups/sched/20261101T000000Z"));
+  EXPECT_TRUE(IsXoBackupFolder("xo-pool-metadata-backups/sched/pool/20261101T000000Z"));
+  // Any name: XO's daemon locked whatever folder the run was written in.
+  EXPECT_TRUE(IsXoBackupFolder("xo-config-backups/sched/not-a-timestamp"));
+  for (const char* not_one :
+       {"xo-config-backups", "xo-config-backups/sched", "xo-config-backups/sched/dt/deeper",
+        "xo-pool-metadata-backups/sched/pool", "xo-pool-metadata-backups/sched/pool/dt/x",
+        "xo-vm-backups/vm/20261101T000000Z", "xo-vm-backups/vm/vdis/job/vdi/data/x.vhd",
+        "elsewhere/sched/20261101T000000Z", "xo-config-backups/sched/.tmp-run",
+        "xo-config-backups/sched/run.lock", "xo-config-backups//dt", ""}) {
+    EXPECT_FALSE(IsXoBackupFolder(not_one)) << not_one;
+  }
+}
+
 }  // namespace
 }  // namespace xoi

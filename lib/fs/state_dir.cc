@@ -21,6 +21,7 @@ constexpr char kLastSuccessName[] = "last-success";
 constexpr char kHoldsName[] = "holds";
 // Pins make a hold file grow with the items held (some 30 bytes each).
 constexpr size_t kMaxHoldsSize = size_t{256} << 20;
+constexpr char kXoIndexImportedName[] = "xo-daemon-index-imported";
 constexpr char kClockRecordName[] = "clock.json";
 constexpr char kTimeShiftName[] = "time-shift";
 
@@ -134,6 +135,16 @@ absl::Status StateDir::WriteHolds(const std::string& id, const std::string& text
 
 std::string StateDir::HoldsPath(const std::string& id) const {
   return absl::StrCat(RemoteDir(id), "/", kHoldsName);
+}
+
+bool StateDir::XoIndexImported(const std::string& id) const {
+  auto recorded = ReadOptional(absl::StrCat(RemoteDir(id), "/", kXoIndexImportedName), 4096);
+  // Unreadable counts as done: reading XO's whole index every minute is what the marker prevents.
+  return !recorded.ok() || recorded->has_value();
+}
+
+absl::Status StateDir::WriteXoIndexImported(const std::string& id, const std::string& text) const {
+  return WriteIn(RemoteDir(id), kXoIndexImportedName, text, 0600, /*sync=*/true);
 }
 
 absl::StatusOr<std::optional<std::string>> StateDir::ReadClockRecord() const {

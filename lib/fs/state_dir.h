@@ -8,6 +8,7 @@
 //   <indexPath>/<id>/filesystem      the fingerprint of the remote's filesystem, from its first run
 //   <indexPath>/<id>/last-success    when a run last converged on the remote without errors
 //   <indexPath>/<id>/holds           the holds on the remote (lib/core/hold.h)
+//   <indexPath>/<id>/xo-daemon-index-imported   XO's daemon's index was read (lib/fs/xo_daemon.h)
 //
 // The index says what is locked and what may be lifted: anyone who could write it could forge
 // entries, so every folder is created 0700 and refused when it belongs to another user or is
@@ -56,6 +57,10 @@ class StateDir {
   absl::StatusOr<std::optional<std::string>> ReadHolds(const std::string& id) const;
   absl::Status WriteHolds(const std::string& id, const std::string& text) const;
   std::string HoldsPath(const std::string& id) const;
+  // XO's daemon's index of the remote was read once already (or the marker cannot be read).
+  bool XoIndexImported(const std::string& id) const;
+  // Records that it was read: `text` says where from and what came of it.
+  absl::Status WriteXoIndexImported(const std::string& id, const std::string& text) const;
 
   // The clock record's text; nullopt when there is none yet.
   absl::StatusOr<std::optional<std::string>> ReadClockRecord() const;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/status.h"
+#include "lib/core/xo_layout.h"
 
 namespace xoi {
 namespace {
@@ -134,11 +135,14 @@ class Walker {
     const bool may_be_item = step->file_item || step->tree_item;
     if (!may_be_item && !step->descend()) return;
     const std::string path = Join(task.path, name);
-    if (!may_be_item && type == DT_DIR) {  // only leads to items: getdents' type is enough
+    // A backup folder of XO's layout is an item taken whole when XO's daemon locked it: its flag
+    // is needed.
+    const bool backup_folder = !may_be_item && IsXoBackupFolder(path);
+    if (!may_be_item && !backup_folder && type == DT_DIR) {  // getdents' type is enough
       stack_.Push(Task{path, step->next});
       return;
     }
-    if (!may_be_item && type != DT_UNKNOWN && type != DT_LNK) return;
+    if (!may_be_item && type != DT_UNKNOWN && type != DT_LNK && type != DT_DIR) return;
     ++stats->statx_calls;
     const std::string name_z(name);
     auto st = fs_.StatAt(dir_fd, name_z.c_str(), path);
@@ -154,7 +158,7 @@ class Walker {
       visitor_->OnRefused(worker, path, "on another filesystem, not followed");
       return;
     }
-    if (st->is_dir() && step->tree_item) {
+    if (st->is_dir() && (step->tree_item || (backup_folder && st->immutable))) {
       visitor_->OnItem(worker, Candidate{path, *st, /*tree=*/true});
       return;
     }

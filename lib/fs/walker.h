@@ -1,7 +1,9 @@
 // Parallel, pruned traversal of a remote with a GlobSet, and the walk of one tree item's members.
 //
 // The walker knows nothing about protection: it reports the items the glob set matches, with their
-// statx, and names it refuses to follow. It never follows a symlink, never leaves the remote's
+// statx, and names it refuses to follow. One more kind of item comes from XO's layout, not from the
+// globs: a backup folder XO's daemon locked whole (IsXoBackupFolder, immutable) is reported as a
+// tree and not entered. It never follows a symlink, never leaves the remote's
 // filesystem, never lists a directory below which no pattern can match, and looks up literal
 // segments (`vdis`, `data`) directly instead of listing their parent. Directories are shared out to
 // `jobs` worker threads at directory granularity (a shared LIFO stack: depth-first, so memory stays

@@ -19,6 +19,7 @@
 #include "lib/fs/file_system.h"
 #include "lib/fs/index.h"
 #include "lib/fs/state_dir.h"
+#include "lib/fs/xo_daemon.h"
 #include "lib/report/escape.h"
 #include "lib/report/index_dump.h"
 #include "lib/report/json_report.h"
@@ -99,6 +100,21 @@ ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockRe
   return ClockCheck{shift, verdict.lag};
 }
 
+// Two reconcilers on one remote fight over its flags: XO's daemon still running is said loudly,
+// on every run (and in the report's notices). Returns what was found.
+std::vector<std::string> WarnIfXoDaemonRuns() {
+  const std::vector<std::string> found = XoDaemonRunning();
+  std::vector<std::string> lines;
+  for (const std::string& sign : found) {
+    lines.push_back(absl::StrCat(
+        "XO's daemon xo-immutable-remote is still running (", sign,
+        "): two programs now lock and unlock the same remotes. Stop and disable it: systemctl "
+        "disable --now xo-immutable-remote (see \"Switching from XO's daemon\" in the README)"));
+    Log(Priority::kErr, lines.back());
+  }
+  return lines;
+}
+
 int WriteReport(const std::string& text, const std::string& report_file, int code) {
   if (report_file.empty()) {
     std::cout << text << std::flush;
@@ -163,6 +179,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   report.started = clocks.wall;
   report.hostname = Hostname();
   report.notices = config.notices;
+  for (std::string& line : WarnIfXoDaemonRuns()) report.notices.push_back(std::move(line));
   if (absl::Status ready = state.Prepare(/*create=*/!report.dry_run); !ready.ok()) {
     Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
     return kExitUnusable;
@@ -237,6 +254,11 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
     std::cout << "remote " << remote->id << " (" << remote->root
               << "): " << (why.empty() ? "usable" : "unusable: " + why) << "\n";
     if (!why.empty()) code = kExitUnusable;
+  }
+  // The remotes are fine, but not ready to be handed over: exit 1 unless one is unusable.
+  for (const std::string& line : WarnIfXoDaemonRuns()) {
+    std::cout << line << "\n";
+    if (code == kExitOk) code = kExitItemErrors;
   }
   return code;
 }

@@ -88,6 +88,9 @@ ChangeFacts RemoteItemFacts::Changes() {
                   } else if (!m.stat.immutable) {
                     facts.newest_change = std::max(facts.newest_change, m.stat.ctime);
                     ++facts.mutable_members;
+                  } else {
+                    facts.newest_lock = std::max(facts.newest_lock, m.stat.ctime);
+                    ++facts.locked_members;
                   }
                   return true;
                 },

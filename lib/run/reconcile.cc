@@ -10,6 +10,7 @@
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
 #include "lib/run/pipeline.h"
+#include "lib/run/xo_daemon.h"
 
 namespace xoi {
 namespace {
@@ -94,8 +95,8 @@ class ItemPlanner : public WalkVisitor {
   const absl::Time now_;
 };
 
-Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remote,
-                const RunOptions& options, RemoteReport* report) {
+Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
+                const RemoteConfig& remote, const RunOptions& options, RemoteReport* report) {
   const int root_fd = session.root.get();
   const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
                           options.deep, options.clock_lag};
@@ -119,6 +120,7 @@ Plan PlanRemote(FileSystem& fs, RemoteSession& session, const RemoteConfig& remo
     // What cannot be read again is not lifted: it waits for a run that can.
     report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
   }
+  ImportXoDaemonIndex(fs, state, session, remote, settings, options.dry_run, &plan);
   std::sort(plan.actions.begin(), plan.actions.end(),
             [](const Action& a, const Action& b) { return a.path < b.path; });
   std::sort(plan.warnings.begin(), plan.warnings.end(),
@@ -139,7 +141,7 @@ RemoteReport ReconcileRemote(FileSystem& fs, const StateDir& state, const Remote
   return RunPipeline(
       fs, state, remote, options,
       [&](RemoteSession& session, RemoteReport* report) {
-        return PlanRemote(fs, session, remote, options, report);
+        return PlanRemote(fs, state, session, remote, options, report);
       },
       /*guard_mass_lift=*/true);
 }
