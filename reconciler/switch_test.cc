@@ -24,6 +24,18 @@ class SwitchTest : public OnEachFilesystem {
     Put(root_ + "/metadata.json", "{}");  // XO initialised the remote
   }
 
+  // A VHD directory of a backup run whose bat, header and footer XO's daemon v1 locked (never the
+  // folder, nor the blocks); returns its path.
+  std::string VhdDirectoryXosV1Locked() {
+    const std::string vhd = std::string(kVm) + "/vdis/job/vdi/data/20261101T000000Z.vhd";
+    for (const char* name : {"header", "footer", "bat", "blocks/0/1"}) {
+      Put(At(vhd + "/" + name), "vhd");
+    }
+    Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
+    for (const char* name : {"header", "footer", "bat"}) LockAsXoDid(vhd + "/" + name, false);
+    return vhd;
+  }
+
   std::string At(const std::string& relative) { return root_ + "/" + relative; }
 
   // Writes a file, making the folders that lead to it.
@@ -165,12 +177,7 @@ TEST_P(SwitchTest, XosLeftoversAreAdoptedLiftedOnlyOnceExpiredAndThenDeletable) 
 // XO's daemon v1 locked a VHD directory's bat, header and footer, never the folder. Seen in
 // time, the directory is protected whole from their lock times and lifted whole later.
 TEST_P(SwitchTest, AVhdDirectoryWhoseFilesXosV1LockedIsProtectedWholeThenFreed) {
-  const std::string vhd = std::string(kVm) + "/vdis/job/vdi/data/20261101T000000Z.vhd";
-  for (const char* name : {"header", "footer", "bat", "blocks/0/1"}) {
-    Put(At(vhd + "/" + name), "vhd");
-  }
-  Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
-  for (const char* name : {"header", "footer", "bat"}) LockAsXoDid(vhd + "/" + name, false);
+  const std::string vhd = VhdDirectoryXosV1Locked();
   WriteSwitchConfig();
   const ProcessResult early = Run();
   ASSERT_EQ(early.exit_code, 0) << early.out << early.err;
@@ -187,12 +194,7 @@ TEST_P(SwitchTest, AVhdDirectoryWhoseFilesXosV1LockedIsProtectedWholeThenFreed) 
 // The same directory, when this program's first run comes after its time: never protected by
 // it, but the files XO's daemon locked must not stay locked for ever.
 TEST_P(SwitchTest, AVhdDirectoryPastItsTimeAtTheFirstRunHasItsLockedFilesLifted) {
-  const std::string vhd = std::string(kVm) + "/vdis/job/vdi/data/20261101T000000Z.vhd";
-  for (const char* name : {"header", "footer", "bat", "blocks/0/1"}) {
-    Put(At(vhd + "/" + name), "vhd");
-  }
-  Put(At(std::string(kVm) + "/20261101T000000Z.json"), "{}");
-  for (const char* name : {"header", "footer", "bat"}) LockAsXoDid(vhd + "/" + name, false);
+  const std::string vhd = VhdDirectoryXosV1Locked();
   WriteSwitchConfig();
   const ProcessResult first = RunAt("+30d", {"--allow-mass-lift"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
