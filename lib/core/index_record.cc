@@ -112,15 +112,16 @@ absl::CivilDay RecordDay(const IndexRecord& record) { return CreationDay(record.
 
 std::string DayFileName(absl::CivilDay day) { return absl::StrCat(FormatDay(day), ".idx"); }
 
-std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records) {
+std::string EncodeDayFile(absl::CivilDay day, std::vector<const IndexRecord*> records) {
   // By path; records of one path (a path reused by another inode) by identity.
-  std::sort(records.begin(), records.end(), [](const IndexRecord& a, const IndexRecord& b) {
-    return std::tie(a.path, a.ino, a.birth) < std::tie(b.path, b.ino, b.birth);
+  std::sort(records.begin(), records.end(), [](const IndexRecord* a, const IndexRecord* b) {
+    return std::tie(a->path, a->ino, a->birth) < std::tie(b->path, b->ino, b->birth);
   });
   std::string out =
       absl::StrCat(kMagic, " ", kVersion, " ", FormatDay(day), " ", records.size(), "\n");
   absl::string_view previous;
-  for (const IndexRecord& r : records) {
+  for (const IndexRecord* record : records) {
+    const IndexRecord& r = *record;
     const size_t shared = SharedPrefix(previous, r.path);
     const bool locked_at_known = r.locked_at != absl::InfinitePast();
     absl::StrAppend(&out, r.lifted ? "L" : (r.complete ? "P" : "I"), "\t", r.tree ? "t" : "f", "\t",
@@ -134,6 +135,13 @@ std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records) 
   }
   absl::StrAppend(&out, "end\t", Checksum(out), "\n");
   return out;
+}
+
+std::string EncodeDayFile(absl::CivilDay day, const std::vector<IndexRecord>& records) {
+  std::vector<const IndexRecord*> pointers;
+  pointers.reserve(records.size());
+  for (const IndexRecord& r : records) pointers.push_back(&r);
+  return EncodeDayFile(day, std::move(pointers));
 }
 
 absl::StatusOr<std::vector<IndexRecord>> DecodeDayFile(absl::CivilDay day, absl::string_view text) {

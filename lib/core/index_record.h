@@ -145,7 +145,10 @@ class DayFileDecoder {
 };
 
 // The text of day `day` holding `records` (sorted by path here; all must have that day).
-std::string EncodeDayFile(absl::CivilDay day, std::vector<IndexRecord> records);
+std::string EncodeDayFile(absl::CivilDay day, const std::vector<IndexRecord>& records);
+// The same, from records held elsewhere (the index's changes and a day file's stream), so that a
+// day of a million records is not copied to be written.
+std::string EncodeDayFile(absl::CivilDay day, std::vector<const IndexRecord*> records);
 
 // The records of a day file. InvalidArgument, saying why, for anything that is not a complete,
 // intact day file of `day` in this version: truncated, a bad checksum, another version, a record

@@ -135,11 +135,13 @@ TEST(DayFileTest, EncodedFormat) {
             "L\tt\t801\t1a2c\t1795136400123456789\t1795136700\t1795136760\t19\t"
             "vdis/j/v/data/a%25b%0Ac.vhd\n"
             "end\te6a19a2682ac72fa\n");
-  EXPECT_EQ(EncodeDayFile(kDay, {}), "xo-immutable-index 3 2026-11-20 0\nend\t45c3f86d721047ef\n");
+  EXPECT_EQ(EncodeDayFile(kDay, std::vector<IndexRecord>{}),
+            "xo-immutable-index 3 2026-11-20 0\nend\t45c3f86d721047ef\n");
 }
 
 TEST(DayFileTest, EmptyDay) {
-  const absl::StatusOr<std::vector<IndexRecord>> got = DecodeDayFile(kDay, EncodeDayFile(kDay, {}));
+  const absl::StatusOr<std::vector<IndexRecord>> got =
+      DecodeDayFile(kDay, EncodeDayFile(kDay, std::vector<IndexRecord>{}));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_TRUE(got->empty());
 }

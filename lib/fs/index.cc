@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <tuple>
 
@@ -291,10 +292,10 @@ void Index::Remove(const Identity& id) {
 absl::Status Index::Flush() {
   if (dirty_.empty() && old_folders_.empty()) return absl::OkStatus();
   if (!writable_) return absl::FailedPreconditionError("index opened without create");
-  std::map<absl::CivilDay, std::vector<IndexRecord>> changed;
+  std::map<absl::CivilDay, std::vector<const IndexRecord*>> changed;
   for (const auto& [id, change] : changes_) {
     if (change.record && dirty_.contains(RecordDay(*change.record))) {
-      changed[RecordDay(*change.record)].push_back(*change.record);
+      changed[RecordDay(*change.record)].push_back(&*change.record);
     }
   }
   std::vector<std::string> not_written;
@@ -306,9 +307,10 @@ absl::Status Index::Flush() {
       continue;
     }
     // What the day holds now: its loaded records that no change replaced, and the changes of it.
-    std::vector<IndexRecord> records = std::move(changed[day]);
+    std::deque<IndexRecord> kept;  // stable addresses
+    std::vector<const IndexRecord*> records = std::move(changed[day]);
     absl::Status read = ReadDay(day, [&](IndexRecord record) {
-      if (Current(day, record) != nullptr) records.push_back(std::move(record));
+      if (Current(day, record) != nullptr) records.push_back(&kept.emplace_back(std::move(record)));
     });
     // Gone, or damaged and left in place (its records were left out at Open): the changes alone.
     if (!read.ok() && ErrnoOf(read) != ENOENT &&
