@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -23,10 +24,16 @@ std::string Join(absl::string_view dir, absl::string_view name) {
   return dir.empty() ? std::string(name) : absl::StrCat(dir, "/", name);
 }
 
+// A directory to list, or (with `entries`) a share of a large directory's listing to examine: a
+// folder of a million names is examined by every worker, not only by the one that lists it.
 struct Task {
   std::string path;
   GlobSet::State state;
+  std::vector<std::pair<std::string, unsigned char>> entries;  // name, getdents' d_type
 };
+
+// Entries of one directory examined together; a full share goes to an idle worker if there is one.
+constexpr size_t kShare = 512;
 
 // The shared work stack and the termination rule: the walk is over when the stack is empty and no
 // worker is still listing a directory (which could push more).
@@ -44,7 +51,9 @@ class WorkStack {
     std::unique_lock<std::mutex> lock(mu_);
     --busy_;
     if (tasks_.empty() && busy_ == 0) cv_.notify_all();
+    ++waiting_;
     cv_.wait(lock, [&] { return !tasks_.empty() || busy_ == 0; });
+    --waiting_;
     if (tasks_.empty()) return false;
     *task = std::move(tasks_.back());
     tasks_.pop_back();
@@ -52,12 +61,18 @@ class WorkStack {
     return true;
   }
   void SetWorkers(int n) { busy_ = n; }
+  // Whether a worker is waiting for work that no task on the stack will give it.
+  bool HasIdleWorker() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<size_t>(waiting_) > tasks_.size();
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Task> tasks_;
   int busy_ = 0;
+  int waiting_ = 0;
 };
 
 class Walker {
@@ -94,6 +109,12 @@ class Walker {
         continue;
       }
       const int dir_fd = dir->get();
+      if (!task.entries.empty()) {
+        for (const auto& [name, type] : task.entries) {
+          Visit(worker, stats, dir_fd, task, name, type, &step);
+        }
+        continue;
+      }
       if (globs_.LiteralChildren(task.state, &literals)) {
         for (const std::string& name : literals) {
           ++stats->literal_lookups;
@@ -102,11 +123,24 @@ class Walker {
         continue;
       }
       ++stats->dirs_listed;
+      Task share{task.path, task.state, {}};
+      auto examine = [&] {
+        if (share.entries.size() == kShare && stack_.HasIdleWorker()) {
+          stack_.Push(std::exchange(share, Task{task.path, task.state, {}}));
+          return;
+        }
+        for (const auto& [name, type] : share.entries) {
+          Visit(worker, stats, dir_fd, task, name, type, &step);
+        }
+        share.entries.clear();
+      };
       const absl::Status listed =
           fs_.ListDir(dir_fd, task.path, [&](absl::string_view name, unsigned char type) {
-            Visit(worker, stats, dir_fd, task, name, type, &step);
+            share.entries.emplace_back(name, type);
+            if (share.entries.size() == kShare) examine();
             return true;
           });
+      examine();
       if (!listed.ok() && ErrnoOf(listed) != ENOENT) visitor_->OnError(worker, task.path, listed);
     }
   }

@@ -6,8 +6,10 @@
 // tree and not entered. It never follows a symlink, never leaves the remote's
 // filesystem, never lists a directory below which no pattern can match, and looks up literal
 // segments (`vdis`, `data`) directly instead of listing their parent. Directories are shared out to
-// `jobs` worker threads at directory granularity (a shared LIFO stack: depth-first, so memory stays
-// proportional to the width of the walk, not the size of the remote).
+// `jobs` worker threads (a shared LIFO stack: depth-first, so memory stays proportional to the
+// width of the walk, not the size of the remote); a large directory's entries are examined in
+// shares of a few hundred, handed to whichever worker is idle, so that a folder of a million
+// names (an attacker's, or a large VM folder) is not examined by one thread alone.
 #ifndef XOI_LIB_FS_WALKER_H_
 #define XOI_LIB_FS_WALKER_H_
 

@@ -1,0 +1,89 @@
+// The walk of a remote with several workers: a large folder's entries are shared out between
+// them (walker.cc), and each item must still be reported exactly once, whatever the number of
+// workers. Plain files in a scratch folder: no root needed.
+#include "lib/fs/walker.h"
+
+#include <fcntl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "lib/core/glob_set.h"
+#include "lib/fs/file_system.h"
+
+namespace xoi {
+namespace {
+
+class Collector : public WalkVisitor {
+ public:
+  void OnItem(int, Candidate candidate) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++items[candidate.path];
+  }
+  void OnRefused(int, const std::string& path, const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++refused[path];
+  }
+  void OnError(int, const std::string& path, const absl::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    errors.push_back(absl::StrCat(path, ": ", status.message()));
+  }
+  std::map<std::string, int> items, refused;
+  std::vector<std::string> errors;
+
+ private:
+  std::mutex mu_;
+};
+
+TEST(WalkTest, ALargeFolderSharedBetweenWorkersYieldsEachItemOnce) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  const std::string root = absl::StrCat(tmp, "/walker_test/remote");
+  std::filesystem::remove_all(root);
+  const std::string big = root + "/xo-vm-backups/6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5";
+  const std::string small = root + "/xo-vm-backups/0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
+  std::filesystem::create_directories(big);
+  std::filesystem::create_directories(small);
+  std::map<std::string, int> expected;
+  // More than a few shares of entries in one folder, with names that are no item among them.
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name = absl::StrCat("20261130T", 100000 + i, "Z.json");
+    std::ofstream(big + "/" + name) << "{}";
+    expected[absl::StrCat("xo-vm-backups/6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5/", name)] = 1;
+    if (i % 3 == 0) std::ofstream(big + "/" + absl::StrCat("note-", i, ".txt")) << "";
+  }
+  std::ofstream(small + "/20261130T000000Z.xva") << "x";
+  expected["xo-vm-backups/0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d/20261130T000000Z.xva"] = 1;
+  std::filesystem::create_symlink("/etc/passwd", big + "/20261130T999999Z.json");
+
+  absl::StatusOr<GlobSet> globs = GlobSet::Compile(GlobSet::DefaultPatterns());
+  ASSERT_TRUE(globs.ok()) << globs.status();
+  absl::StatusOr<Fd> root_fd = RealFileSystem().OpenDirByPath(root);
+  ASSERT_TRUE(root_fd.ok()) << root_fd.status();
+  uint64_t listed_alone = 0;
+  for (int jobs : {1, 2, 4, 8}) {
+    SCOPED_TRACE(jobs);
+    Collector found;
+    const WalkStats stats = Walk(RealFileSystem(), root_fd->get(), *globs, jobs, &found);
+    EXPECT_EQ(found.items, expected);
+    EXPECT_EQ(found.refused.size(), 1u);
+    EXPECT_EQ(found.refused.count(
+                  "xo-vm-backups/6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5/20261130T999999Z.json"),
+              1u);
+    EXPECT_TRUE(found.errors.empty()) << found.errors.front();
+    // Each folder is listed once, however its entries were shared out.
+    if (jobs == 1) listed_alone = stats.dirs_listed;
+    EXPECT_EQ(stats.dirs_listed, listed_alone);
+    EXPECT_GE(stats.dirs_listed, 2u);
+  }
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace xoi
