@@ -130,6 +130,9 @@ class DayFileDecoder {
   ~DayFileDecoder();
   absl::Status Feed(absl::string_view bytes);
   absl::Status Finish();
+  // The number of records the header announces (0 until the header was fed): what a caller
+  // collecting them reserves room for.
+  size_t announced() const { return expected_; }
 
  private:
   absl::Status Line(absl::string_view line);

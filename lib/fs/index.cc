@@ -23,6 +23,8 @@ namespace {
 constexpr size_t kMaxEntrySize = size_t{64} << 10;
 // A day of a million items is about 100 MB; anything larger is not a day file of ours.
 constexpr size_t kMaxDayFileSize = size_t{1} << 30;
+// No record line is shorter (nine fields, eight tabs, a newline).
+constexpr size_t kMinRecordBytes = 18;
 // Day files are read in pieces of this size, whatever their size.
 constexpr uint64_t kReadChunk = uint64_t{256} << 10;
 
@@ -89,12 +91,16 @@ absl::Status Index::Load(const std::string& root) {
     loaded_[kept++] = loaded_[i];
   }
   loaded_.resize(kept);
-  loaded_.shrink_to_fit();
+  // Each day reserved what its header announced: a copy to give back the room of the few
+  // duplicates would cost more (both copies at once) than it saves.
+  if (loaded_.capacity() - kept > kept / 4) loaded_.shrink_to_fit();
+  BuildBuckets();
   if (!old_folders.empty()) XOI_RETURN_IF_ERROR(Migrate(root, old_folders));
   return absl::OkStatus();
 }
 
-absl::Status Index::ReadDay(absl::CivilDay day, std::function<void(IndexRecord)> sink) const {
+absl::Status Index::ReadDay(absl::CivilDay day, std::function<void(IndexRecord)> sink,
+                            std::function<void(size_t)> announced) const {
   const std::string name = DayFileName(day);
   const std::string path = absl::StrCat(dir_path_, "/", name);
   XOI_ASSIGN_OR_RETURN(Fd fd, fs_.OpenAt(dir_.get(), name.c_str(), O_RDONLY, path));
@@ -103,7 +109,14 @@ absl::Status Index::ReadDay(absl::CivilDay day, std::function<void(IndexRecord)>
     return absl::InvalidArgumentError(
         absl::StrCat(FileTypeName(st.mode), " of ", st.size, " bytes: not a day file"));
   }
-  DayFileDecoder decoder(day, std::move(sink));
+  bool told = announced == nullptr;
+  DayFileDecoder decoder(day, [&](IndexRecord record) {
+    // A damaged header announcing more records than the file can hold is found out by the
+    // decoder; until then it must not make anyone reserve room for them.
+    if (!told) announced(std::min<uint64_t>(decoder.announced(), st.size / kMinRecordBytes));
+    told = true;
+    sink(std::move(record));
+  });
   std::string buffer(std::min<uint64_t>(st.size, kReadChunk), '\0');
   for (uint64_t offset = 0; offset < st.size;) {
     const size_t size = static_cast<size_t>(std::min<uint64_t>(st.size - offset, kReadChunk));
@@ -116,7 +129,15 @@ absl::Status Index::ReadDay(absl::CivilDay day, std::function<void(IndexRecord)>
 
 void Index::LoadDay(absl::CivilDay day) {
   const size_t before = loaded_.size();
-  const absl::Status read = ReadDay(day, [&](IndexRecord record) { loaded_.emplace_back(record); });
+  const absl::Status read = ReadDay(
+      day, [&](IndexRecord record) { loaded_.emplace_back(record); },
+      [&](size_t announced) {
+        // Room for the whole day at once, not a doubling vector's two copies.
+        const size_t wanted = before + announced;
+        if (wanted > loaded_.capacity()) {
+          loaded_.reserve(std::max(wanted, loaded_.capacity() + loaded_.capacity() / 2));
+        }
+      });
   if (read.ok()) return;
   loaded_.resize(before);  // nothing of a day that is not whole
   if (ErrnoOf(read) == ENOENT) return;
@@ -209,13 +230,40 @@ absl::Status Index::Migrate(const std::string& root, const std::vector<std::stri
   return absl::OkStatus();
 }
 
+void Index::BuildBuckets() {
+  buckets_.clear();
+  if (loaded_.empty()) return;
+  // About one record a bucket (4 bytes a record more), at most 2^20 buckets (4 MiB).
+  size_t count = 1;
+  while (count < loaded_.size() && count < (size_t{1} << 20)) count <<= 1;
+  // Over the span of inode numbers in use: a filesystem numbers the inodes of one folder, or of
+  // one backup, close together, far from zero.
+  bucket_base_ = loaded_.front().identity().ino;
+  const uint64_t span = loaded_.back().identity().ino - bucket_base_;
+  bucket_shift_ = 0;
+  while (bucket_shift_ < 63 && (span >> bucket_shift_) >= count) ++bucket_shift_;
+  buckets_.resize(count + 1);
+  size_t slot = 0;
+  for (size_t b = 0; b <= count; ++b) {
+    while (slot < loaded_.size() &&
+           ((loaded_[slot].identity().ino - bucket_base_) >> bucket_shift_) < b) {
+      ++slot;
+    }
+    buckets_[b] = static_cast<uint32_t>(slot);
+  }
+}
+
 const RecordSummary* Index::FindLoaded(const Identity& id) const {
-  auto it = std::lower_bound(loaded_.begin(), loaded_.end(), id,
-                             [](const RecordSummary& s, const Identity& id) {
-                               const Identity a = s.identity();
-                               return std::tie(a.ino, a.birth_ns) < std::tie(id.ino, id.birth_ns);
-                             });
-  return it != loaded_.end() && it->identity() == id ? &*it : nullptr;
+  if (buckets_.empty() || id.ino < bucket_base_) return nullptr;
+  const uint64_t b = (id.ino - bucket_base_) >> bucket_shift_;
+  if (b + 1 >= buckets_.size()) return nullptr;  // beyond the largest inode number
+  const auto first = loaded_.begin() + buckets_[b];
+  const auto last = loaded_.begin() + buckets_[b + 1];
+  auto it = std::lower_bound(first, last, id, [](const RecordSummary& s, const Identity& id) {
+    const Identity a = s.identity();
+    return std::tie(a.ino, a.birth_ns) < std::tie(id.ino, id.birth_ns);
+  });
+  return it != last && it->identity() == id ? &*it : nullptr;
 }
 
 const RecordSummary* Index::Find(const Identity& id) const {

@@ -100,12 +100,17 @@ class Index {
       : fs_(fs), dir_(std::move(dir)), dir_path_(std::move(dir_path)) {}
   absl::Status Load(const std::string& root);
   // Streams day `day`'s file to `sink`; ENOENT when it is gone, InvalidArgument when damaged.
-  absl::Status ReadDay(absl::CivilDay day, std::function<void(IndexRecord)> sink) const;
+  // `announced`, if set, learns how many records the day's header announces before the first
+  // record goes to `sink`.
+  absl::Status ReadDay(absl::CivilDay day, std::function<void(IndexRecord)> sink,
+                       std::function<void(size_t)> announced = nullptr) const;
   void LoadDay(absl::CivilDay day);
   void SetAside(absl::CivilDay day, absl::string_view why);
   // The old format: day folders of one file per item.
   absl::Status Migrate(const std::string& root, const std::vector<std::string>& folders);
   const RecordSummary* FindLoaded(const Identity& id) const;
+  // Fills buckets_ from loaded_ (sorted).
+  void BuildBuckets();
   // The loaded record `record` (read from day `day`) is the one its summary stands for, and no
   // change replaced it.
   const RecordSummary* Current(absl::CivilDay day, const IndexRecord& record) const;
@@ -116,7 +121,13 @@ class Index {
   bool writable_ = false;
   std::string dir_path_;
   std::vector<RecordSummary> loaded_;  // by identity, one per identity
-  std::mutex changes_mu_;              // Put and Remove from several threads
+  // buckets_[b] is the first slot of loaded_ whose (inode number - bucket_base_) >> bucket_shift_
+  // is b or more: a lookup searches one bucket (a few cache lines), not a million records (twenty
+  // cache misses).
+  std::vector<uint32_t> buckets_;
+  uint64_t bucket_base_ = 0;
+  int bucket_shift_ = 0;
+  std::mutex changes_mu_;  // Put and Remove from several threads
   absl::node_hash_map<Identity, Change> changes_;
   std::set<absl::CivilDay> dirty_;
   std::set<absl::CivilDay> unreadable_;   // left out, and never rewritten, this run

@@ -463,6 +463,40 @@ TEST_F(IndexTest, ARecordWhoseReferenceDayChangesMovesToTheOtherDayFile) {
   EXPECT_EQ(AllRecords(*index)[0].reference, kDay1 + absl::Hours(1));
 }
 
+// Loaded records are found by inode number through buckets over the span of numbers in use: every
+// record must be found wherever its number falls (the ends of the span, gaps of 2^40, numbers
+// shared by two births), and no identity that was never recorded, below, inside or past the span.
+TEST_F(IndexTest, EveryLoadedRecordIsFoundAndNoOtherWhateverTheInodeNumbers) {
+  std::vector<IndexRecord> all;
+  for (uint64_t ino : {uint64_t{7}, uint64_t{8}, uint64_t{9}, uint64_t{1000}, uint64_t{1} << 40,
+                       (uint64_t{1} << 40) + 1, ~uint64_t{0} - 1}) {
+    all.push_back(Record(absl::StrCat("xo-vm-backups/vm/", ino, ".xva"), ino, kDay1));
+  }
+  for (uint64_t i = 0; i < 3000; ++i) {
+    all.push_back(Record(absl::StrCat("xo-vm-backups/many/", i, ".json"), 50000 + i * 37, kDay3));
+  }
+  // Inode 1000 again, born later (the number was reused after a deletion).
+  IndexRecord reused = Record("xo-vm-backups/vm/reused.xva", 1000, kDay3);
+  all.push_back(reused);
+  Seed(all);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/false);
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->loaded(), all.size());
+  for (const IndexRecord& r : all) {
+    const RecordSummary* found = index->Find(r.identity());
+    ASSERT_NE(found, nullptr) << r.path;
+    EXPECT_EQ(found->identity(), r.identity()) << r.path;
+  }
+  const int64_t birth = absl::ToUnixNanos(kDay1);
+  for (uint64_t ino : {uint64_t{0}, uint64_t{6}, uint64_t{10}, uint64_t{50001}, uint64_t{999999},
+                       (uint64_t{1} << 40) + 2, ~uint64_t{0}}) {
+    EXPECT_EQ(index->Find(Identity{ino, birth}), nullptr) << ino;
+  }
+  // A recorded number with a birth it was never recorded with.
+  EXPECT_EQ(index->Find(Identity{1000, birth}), nullptr);
+  EXPECT_EQ(index->Find(Identity{50000 + 37, birth}), nullptr);
+}
+
 TEST_F(IndexTest, NamesThatAreNoDayFileAreLeftAlone) {
   const IndexRecord a = Record("a.xva", 1, kDay1);
   Seed({a});
