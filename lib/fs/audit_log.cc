@@ -22,7 +22,9 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(FileSystem& fs,
   return std::unique_ptr<AuditLog>(new AuditLog(fs, std::move(fd), path));
 }
 
-absl::Status AuditLog::Append(const AuditRecord& record) {
+absl::Status AuditLog::Append(const AuditRecord& record) { return AppendLines(Line(record)); }
+
+std::string AuditLog::Line(const AuditRecord& record) {
   boost::json::object o;
   o["time"] = IsoTimeMillis(record.time);
   PutText(o, "remote", record.remote);
@@ -30,8 +32,11 @@ absl::Status AuditLog::Append(const AuditRecord& record) {
   o["inode"] = record.inode;
   PutText(o, "action", record.action);
   PutText(o, "reason", record.reason);
-  const std::string line = boost::json::serialize(o) + "\n";
-  return fs_.Append(fd_.get(), line, path_);
+  return boost::json::serialize(o) + "\n";
+}
+
+absl::Status AuditLog::AppendLines(absl::string_view lines) {
+  return fs_.Append(fd_.get(), lines, path_);
 }
 
 }  // namespace xoi

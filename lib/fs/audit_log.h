@@ -37,6 +37,13 @@ class AuditLog {
   // Appends one line with a single write(2), so lines never interleave between processes.
   absl::Status Append(const AuditRecord& record);
 
+  // The line Append() writes for `record`, newline included.
+  static std::string Line(const AuditRecord& record);
+
+  // Appends whole lines (Line()s, concatenated) with a single write(2): a run that changes a
+  // million flags writes its lines in batches, not one system call each.
+  absl::Status AppendLines(absl::string_view lines);
+
   const std::string& path() const { return path_; }
 
  private:

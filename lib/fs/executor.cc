@@ -41,12 +41,6 @@ ActionResult FromStatus(const absl::Status& status) {
   }
 }
 
-// An inode opened for a flag change, and what statx says of it once open.
-struct OpenInode {
-  Fd fd;
-  FileStat stat;
-};
-
 // Opens one inode for a flag change and checks it is the one decided on. `expected.ino == 0`
 // skips the identity check.
 absl::StatusOr<OpenInode> OpenChecked(FileSystem& fs, int dir_fd, absl::string_view name,
@@ -240,8 +234,26 @@ void Executor::Record(const Action& action, absl::Time reference, absl::Time loc
   index_->Put(std::move(record));
 }
 
+absl::StatusOr<OpenInode> Executor::OpenItem(const Action& action) {
+  const size_t slash = action.path.rfind('/');
+  const absl::string_view name =
+      slash == std::string::npos ? "" : absl::string_view(action.path).substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") {
+    return OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
+  }
+  const absl::string_view folder = absl::string_view(action.path).substr(0, slash);
+  if (!folder_fd_.valid() || folder != folder_) {
+    folder_fd_ = Fd();
+    absl::StatusOr<Fd> opened = fs_.OpenBeneath(root_fd_, folder, O_PATH | O_DIRECTORY);
+    if (!opened.ok()) return ErrnoError(ErrnoOf(opened.status()), "open", action.path);
+    folder_fd_ = *std::move(opened);
+    folder_.assign(folder.data(), folder.size());
+  }
+  return OpenChecked(fs_, folder_fd_.get(), name, action.path, action.stat, /*beneath=*/false);
+}
+
 ActionResult Executor::Protect(const Action& action) {
-  auto top = OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
+  auto top = OpenItem(action);
   if (!top.ok()) return FromStatus(top.status());
   const FileStat* top_stat = &top->stat;
   if (!action.tree) {
@@ -275,7 +287,7 @@ ActionResult Executor::Protect(const Action& action) {
 }
 
 ActionResult Executor::Lift(const Action& action) {
-  auto top = OpenChecked(fs_, root_fd_, action.path, action.path, action.stat, /*beneath=*/true);
+  auto top = OpenItem(action);
   if (!top.ok()) return FromStatus(top.status());
   ActionResult result;
   std::vector<std::string> foreign, unexpired, mutable_folders;

@@ -19,16 +19,27 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "lib/core/plan.h"
 #include "lib/fs/file_system.h"
 #include "lib/fs/index.h"
 
 namespace xoi {
 
+// An inode opened for a flag change, and what statx says of it once open.
+struct OpenInode {
+  Fd fd;
+  FileStat stat;
+};
+
+// Not thread-safe: one Executor a thread. It keeps the folder of its last item open, so that the
+// next item in the same folder (plans are sorted by path) is opened with one lookup instead of a
+// walk from the root; the identity check after each open is what makes that safe when the folder
+// was moved meanwhile.
 class Executor {
  public:
-  // `root_fd` is the open remote root. `index` receives records (in memory: the caller flushes it).
-  // Every system call goes through `fs`.
+  // `root_fd` is the open remote root. `index` receives records (in memory: the caller flushes it;
+  // Index::Put may be called from several threads). Every system call goes through `fs`.
   Executor(FileSystem& fs, int root_fd, Index* index) : fs_(fs), root_fd_(root_fd), index_(index) {}
 
   // Carries out `action` exactly as planned; what cannot be done is the result's outcome, never a
@@ -41,10 +52,14 @@ class Executor {
   ActionResult Marker(const Action& action);
   void Record(const Action& action, absl::Time reference, absl::Time locked_at, bool lifted,
               bool complete = true);
+  // Opens the item of `action` for a flag change, checked to be the inode decided on.
+  absl::StatusOr<OpenInode> OpenItem(const Action& action);
 
   FileSystem& fs_;
   const int root_fd_;
   Index* const index_;
+  Fd folder_fd_;        // O_PATH, opened beneath the root
+  std::string folder_;  // remote-relative path folder_fd_ was opened by
 };
 
 }  // namespace xoi

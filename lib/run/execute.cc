@@ -13,11 +13,39 @@
 namespace xoi {
 namespace {
 
+// The audit lines of one worker, written a batch at a time: one write(2) for up to 64 KiB of lines
+// instead of one for each flag change. A run killed mid-way may lose its last batch of lines (the
+// flags stay as they were set, and the next run converges); nothing else can stop it in between.
+class AuditBatch {
+ public:
+  explicit AuditBatch(AuditLog* log) : log_(log) {}
+
+  void Add(const AuditRecord& record) {
+    if (log_ != nullptr) lines_.append(AuditLog::Line(record));
+  }
+  bool full() const { return lines_.size() >= kBatchBytes; }
+
+  // Writes what was added since the last flush; a failure becomes a problem in `errors`.
+  void Flush(std::vector<Problem>* errors) {
+    if (lines_.empty()) return;
+    if (absl::Status written = log_->AppendLines(lines_); !written.ok()) {
+      errors->push_back(Problem{log_->path(), std::string(written.message())});
+    }
+    lines_.clear();
+  }
+
+ private:
+  static constexpr size_t kBatchBytes = size_t{64} << 10;
+  AuditLog* const log_;
+  std::string lines_;
+};
+
 // Carries out `action` (unless a dry run) into `record`; its path and reason move into the record,
 // so that a plan of a million entries is not held twice. Returns whether it reached the executor
 // (and maybe the index, the audit log); problems go to `errors`.
 bool Carry(Action& action, Executor& executor, bool all_lifted, const RemoteConfig& remote,
-           const RunOptions& options, ActionRecord* record, std::vector<Problem>* errors) {
+           const RunOptions& options, ActionRecord* record, AuditBatch* audit,
+           std::vector<Problem>* errors) {
   record->kind = action.kind;
   record->tree = action.tree;
   record->immutable = action.stat.immutable;
@@ -37,14 +65,13 @@ bool Carry(Action& action, Executor& executor, bool all_lifted, const RemoteConf
       if (result.outcome == Outcome::kFailed) {
         errors->push_back(Problem{action.path, result.detail});
       }
-      if (options.audit != nullptr && result.flags_changed > 0) {
-        const absl::Status logged = options.audit->Append(
+      if (result.flags_changed > 0) {
+        audit->Add(
             AuditRecord{options.now, remote.id, absl::StrCat(remote.root, "/", action.path),
                         action.stat.ino, ActionKindName(action.kind),
                         result.outcome == Outcome::kDone
                             ? action.reason
                             : absl::StrCat(action.reason, " (partly: ", result.detail, ")")});
-        if (!logged.ok()) errors->push_back(Problem{action.path, std::string(logged.message())});
       }
     }
   }
@@ -59,7 +86,6 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
                  const RunOptions& options, RemoteReport* report) {
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
-  Executor executor(fs, session.root.get(), session.index.get());
   std::vector<Action>& actions = plan.actions;
   const size_t base = report->actions.size();
   report->actions.resize(base + actions.size());
@@ -68,24 +94,41 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   std::vector<std::pair<size_t, Problem>> problems;
   std::mutex problems_mu;
   std::atomic<bool> applied{false};
-  auto carry = [&](size_t i, bool all_lifted) {
+  auto carry = [&](size_t i, bool all_lifted, Executor& executor, AuditBatch& audit) {
     std::vector<Problem> errors;
-    if (Carry(actions[i], executor, all_lifted, remote, options, &records[i], &errors)) {
+    if (Carry(actions[i], executor, all_lifted, remote, options, &records[i], &audit, &errors)) {
       applied = true;
     }
+    if (audit.full()) audit.Flush(&errors);
     if (errors.empty()) return;
     std::lock_guard<std::mutex> lock(problems_mu);
     for (Problem& p : errors) problems.emplace_back(i, std::move(p));
   };
+  auto flush = [&](size_t i, AuditBatch& audit) {
+    std::vector<Problem> errors;
+    audit.Flush(&errors);
+    std::lock_guard<std::mutex> lock(problems_mu);
+    for (Problem& p : errors) problems.emplace_back(i, std::move(p));
+  };
 
-  // The items first, `jobs` at a time: each is its own inode (or tree), checked and changed on its
-  // own, so they may go in any order. The remote's own files follow, in plan order, once every
+  // The items first, `jobs` at a time, each worker taking runs of neighbours (often in one folder,
+  // which its executor keeps open): each item is its own inode (or tree), checked and changed on
+  // its own, so they may go in any order. The remote's own files follow, in plan order, once every
   // lift is known (immutability.json goes only when every lift took effect).
+  constexpr size_t kRun = 64;
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < actions.size();) {
-      if (actions[i].indexed) carry(i, true);
+    Executor executor(fs, session.root.get(), session.index.get());
+    AuditBatch audit(options.audit);
+    size_t last = 0;
+    for (size_t begin;
+         (begin = next.fetch_add(kRun, std::memory_order_relaxed)) < actions.size();) {
+      for (size_t i = begin; i < std::min(begin + kRun, actions.size()); ++i) {
+        if (actions[i].indexed) carry(i, true, executor, audit);
+        last = i;
+      }
     }
+    flush(last, audit);
   };
   const size_t threads =
       std::min<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), actions.size());
@@ -99,11 +142,14 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   };
   bool all_lifted = report->errors.empty();
   for (size_t i = 0; i < actions.size(); ++i) all_lifted &= !actions[i].indexed || lifted(i);
+  Executor executor(fs, session.root.get(), session.index.get());
+  AuditBatch audit(options.audit);
   for (size_t i = 0; i < actions.size(); ++i) {
     if (actions[i].indexed) continue;
-    carry(i, all_lifted);
+    carry(i, all_lifted, executor, audit);
     all_lifted &= lifted(i);
   }
+  flush(actions.size(), audit);
   std::sort(problems.begin(), problems.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [i, p] : problems) report->errors.push_back(std::move(p));
