@@ -155,6 +155,9 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   for (auto& [i, p] : problems) report->errors.push_back(std::move(p));
   for (size_t i = 0; i < actions.size(); ++i) Count(records[i], &report->counts);
   report->counts.errors = report->errors.size();
+  // Carried out: what is left of the entries (their paths and reasons moved into the report) goes
+  // before the index encodes its changed days, the run's other large allocation.
+  std::vector<Action>().swap(actions);
   // The records of everything done, made durable with one syncfs (which flushes the whole
   // filesystem of the index, every other writer's dirty data included: a run that changed nothing,
   // the steady state every minute, writes and syncs nothing).
