@@ -15,8 +15,10 @@
 # /usr/bin/time (wall also from the shell's clock, for sub-10 ms resolution); system calls from a
 # separate `strace -c -f` run. Prints a Markdown table, the ratios, and PASS/FAIL per target.
 #
-# Usage: sudo bench/e2e.sh [--quick] [--save DIR]
+# Usage: sudo bench/e2e.sh [--quick | --huge] [--save DIR]
 #   --quick     only the ~100k remote, and 100k junk names instead of 1M
+#   --huge      only the ~10M-path remote (about 10 paths an item, 1M items): ours, cold and warm,
+#               and an unpruned find; about 40 minutes and 11M inodes on /var/tmp
 #   --save DIR  also copy the raw measurements (TSV) and strace summaries to DIR
 #
 # Everything happens below one scratch folder (mktemp -d /var/tmp/xoi-bench.XXXXXX); on any exit
@@ -26,17 +28,19 @@ set -uo pipefail
 export LC_ALL=C
 
 QUICK=0
+HUGE=0
 SAVE=""
 while (($#)); do
   arg=$1
   shift
   case "$arg" in
     --quick) QUICK=1 ;;
+    --huge) HUGE=1 ;;
     --save)
       SAVE=${1:?--save needs a folder}
       shift
       ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -508,14 +512,54 @@ bench_junk() {
   rm -rf "$REMOTE"
 }
 
+# bench_huge: the 10M-path remote (issue 12): 3,200 VMs whose VHD directories hold 32 blocks, about
+# 10 paths an item and 1M items. Ours (first protection, steady state warm and cold, the lift) and
+# an unpruned find only: at this size the xargs peers take tens of minutes each, and their ratios
+# are those of the 1M remote's shape.
+bench_huge() {
+  SIZE=10M
+  REMOTE=$SCRATCH/remote-$SIZE
+  local args=(--vms 3200 --runs 76 --vdis 2 --blocks 32 --config-backups 200 --pool-backups 200)
+  say "$SIZE: generating (${args[*]})"
+  local t0=$EPOCHREALTIME
+  "$GEN" --root "$REMOTE" "${args[@]}" >/dev/null || die "gen_remote failed"
+  sync
+  info "gen_s" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+  info "gen_args" "${args[*]}"
+  info "files" "$(find "$REMOTE" -type f | wc -l)"
+  info "dirs" "$(find "$REMOTE" -type d | wc -l)"
+  say "$SIZE: ours: first protection, steady state warm and cold, lift"
+  new_round
+  ours ours.protect.jd.warm -
+  info "items" "$(text_count "$SCRATCH/report.ours.protect.jd.warm.txt" 'items seen')"
+  info "protected" "$(text_count "$SCRATCH/report.ours.protect.jd.warm.txt" protected)"
+  info "index_bytes" "$(du -sb "$SCRATCH/index.$ROUND/bench" | cut -f1)"
+  for ((i = 0; i < 3; i++)); do ours ours.steady.jd.warm -; done
+  for ((i = 0; i < 2; i++)); do
+    measure_cold ours.steady.j2.cold "$XOI" run --config "$CFG" --jobs 2
+  done
+  measure find.warm find "$REMOTE"
+  measure_cold find.cold find "$REMOTE"
+  ours ours.lift.jd.warm +30d "${LIFT_ARGS[@]}"
+  info "lifted" "$(text_count "$SCRATCH/report.ours.lift.jd.warm.txt" lifted)"
+  say "$SIZE: removing the remote"
+  chattr -R -f -i "$REMOTE"
+  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
+  rm -rf "$REMOTE"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The remotes: VMs of 76 runs (a cycle of 4: XVA, VHD directories named by timestamp, VHD
 # directories named by UUID with aliases, plain VHD files), 2 VDIs, VHD directories of 128 blocks;
 # 540 files per VM and cycle. 100k: 10 VMs; 1M: 100 VMs. Same shape, ten times the VMs.
 SHAPE=(--runs 76 --vdis 2 --blocks 128)
-bench_remote 100k --vms 10 "${SHAPE[@]}" --config-backups 20 --pool-backups 20
-[[ $QUICK -eq 1 ]] || bench_remote 1M --vms 100 "${SHAPE[@]}" --config-backups 200 --pool-backups 200
-if [[ $QUICK -eq 1 ]]; then bench_junk 100000; else bench_junk 1000000; fi
+if [[ $HUGE -eq 1 ]]; then
+  bench_huge
+else
+  bench_remote 100k --vms 10 "${SHAPE[@]}" --config-backups 20 --pool-backups 20
+  [[ $QUICK -eq 1 ]] || bench_remote 1M --vms 100 "${SHAPE[@]}" --config-backups 200 --pool-backups 200
+  if [[ $QUICK -eq 1 ]]; then bench_junk 100000; else bench_junk 1000000; fi
+fi
 
 # ---------------------------------------------------------------------------------------------
 say "report"

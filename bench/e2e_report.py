@@ -18,7 +18,7 @@ info = {}
 for line in open(sys.argv[2]):
     size, key, value = line.rstrip("\n").split("\t", 2)
     info[(size, key)] = value
-sizes = [s for s in ("100k", "1M") if (s, "files") in info]
+sizes = [s for s in ("100k", "1M", "10M") if (s, "files") in info]
 jd = info.get(("machine", "jobs_default"), "2")
 
 
@@ -175,7 +175,8 @@ for size in sorted(s for (s, k) in info if s.startswith("junk-") and k == "files
 
 # Targets: on the 1M remote (on the 100k one with --quick).
 big = "1M" if "1M" in sizes else (sizes[-1] if sizes else None)
-p(f"## Targets (remote {big}{', --quick: not the official figures' if big != '1M' else ''})\n")
+caveat = {"1M": "", "10M": ", --huge: ours and find only"}.get(big, ", --quick: not the official figures")
+p(f"## Targets (remote {big}{caveat})\n")
 
 
 def ratio(a, b):
