@@ -108,6 +108,8 @@ TEST_F(HoldTest, StatusReportsAndMetricsShowTheHoldsAndWhatTheyHold) {
   const int64_t items = holds[0].at("items").as_int64();
   EXPECT_GT(items, 0);
   EXPECT_EQ(Count(run, "held"), items);
+  // Every locked item of the VM is pinned (by `hold`, or by the run's pass over the index).
+  EXPECT_EQ(holds[0].at("pinned").as_int64(), items);
 
   std::vector<testing::PromSample> samples;
   const std::string error = ParsePrometheusText(ReadFile(metrics), &samples);

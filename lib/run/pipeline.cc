@@ -31,47 +31,46 @@ void KeepLiftsBack(const RemoteSession& session, const RemoteConfig& remote,
   }
 }
 
-// Pins, in each hold of a path, every item the index now records below its selector, so that it
-// stays held wherever it is moved; writes the holds when a pin was added.
-void PinHeldItems(const StateDir& state, const RemoteConfig& remote, RemoteSession& session,
-                  RemoteReport* report) {
-  if (session.holds.holds.empty() || !session.holds_unreadable.empty()) return;
+// One pass over the index for the holds: pins (unless `pin` is false: a dry run), in each hold of
+// a path, every item the index now records below its selector, so that it stays held wherever it
+// is moved, and writes the holds when a pin was added; then says what the holds cover: each hold
+// with the locked items it covers into report->holds, and the locked items any hold covers into
+// report->counts.held.
+void PinAndSummariseHolds(const StateDir& state, const RemoteConfig& remote, bool pin,
+                          RemoteSession& session, RemoteReport* report) {
+  HoldSet& holds = session.holds;
+  for (const Hold& h : holds.holds) report->holds.push_back(InForce(h));
+  if (holds.holds.empty()) return;
+  pin = pin && session.holds_unreadable.empty();
   bool added = false;
-  const absl::Status read = session.index->ForEach([&](const IndexRecord& record) {
-    added |= Pin(record.path, record.identity(), &session.holds);
-  });
+  const absl::Status read =
+      session.index->ForEach([&](const RecordSummary& summary) { return pin || !summary.lifted(); },
+                             [&](const IndexRecord& record) {
+                               // A record's own pin comes first: whether a hold covers it may
+                               // depend on it.
+                               if (pin) added |= Pin(record.path, record.identity(), &holds);
+                               if (record.lifted) return;
+                               bool held = false;
+                               for (size_t i = 0; i < holds.holds.size(); ++i) {
+                                 if (!holds.holds[i].Covers(record.path, record.identity()))
+                                   continue;
+                                 ++report->holds[i].items;
+                                 held = true;
+                               }
+                               report->counts.held += held;
+                             });
   if (!read.ok()) {
     report->errors.push_back(Problem{session.index->dir_path(), std::string(read.message())});
     ++report->counts.errors;
   }
   if (!added) return;
-  if (absl::Status written = state.WriteHolds(remote.id, EncodeHolds(session.holds));
-      !written.ok()) {
+  // The pins counted above are in the holds written now.
+  for (size_t i = 0; i < holds.holds.size(); ++i)
+    report->holds[i].pinned = holds.holds[i].pins.size();
+  if (absl::Status written = state.WriteHolds(remote.id, EncodeHolds(holds)); !written.ok()) {
     report->errors.push_back(
         Problem{"", absl::StrCat("the holds' new pins were not written (the next run pins them): ",
                                  written.message())});
-    ++report->counts.errors;
-  }
-}
-
-// What `holds` say about the items `index` records: each hold with the locked items it covers,
-// into report->holds, and the locked items any hold covers into report->counts.held.
-void SummariseHolds(const HoldSet& holds, const Index& index, RemoteReport* report) {
-  for (const Hold& h : holds.holds) report->holds.push_back(InForce(h));
-  if (holds.holds.empty()) return;
-  const absl::Status read =
-      index.ForEach([](const RecordSummary& summary) { return !summary.lifted(); },
-                    [&](const IndexRecord& record) {
-                      bool held = false;
-                      for (size_t i = 0; i < holds.holds.size(); ++i) {
-                        if (!holds.holds[i].Covers(record.path, record.identity())) continue;
-                        ++report->holds[i].items;
-                        held = true;
-                      }
-                      report->counts.held += held;
-                    });
-  if (!read.ok()) {
-    report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
     ++report->counts.errors;
   }
 }
@@ -87,8 +86,7 @@ RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConf
     Plan plan = planner(*session, &report);
     KeepLiftsBack(*session, remote, options, guard_mass_lift, &plan, &report);
     ExecutePlan(fs, std::move(plan), *session, remote, options, &report);
-    if (!options.dry_run) PinHeldItems(state, remote, *session, &report);
-    SummariseHolds(session->holds, *session->index, &report);
+    PinAndSummariseHolds(state, remote, /*pin=*/!options.dry_run, *session, &report);
   }
   report.elapsed = stopwatch.Elapsed();
   return report;
