@@ -520,5 +520,56 @@ TEST_P(AttackTest, APathReusedForAnotherInodeKeepsBothRecords) {
       << "the moved inode stayed locked after it expired";
 }
 
+// Renaming every mutable VM folder before every run used to re-index every locked item in them
+// (records keyed by path: measured, 150 rounds over 30 VMs grew 840 entries to 126,145, and each
+// run reported thousands of actions). Records are keyed by identity and follow the inode: the index
+// keeps one record an item, nothing is protected or indexed again, every item stays locked, and a
+// run's report does not grow with the rounds.
+TEST_P(AttackTest, RenamingTheVmFoldersEveryRunNeitherGrowsTheIndexNorReindexes) {
+  constexpr int kVms = 3, kRounds = 8;
+  auto vm = [](int v, int round) { return absl::StrCat("xo-vm-backups/vm", v, "-", round); };
+  std::vector<std::string> runs = {"20261201T000000Z", "20261202T000000Z", "20261203T000000Z"};
+  for (int v = 0; v < kVms; ++v) {
+    for (const std::string& dt : runs) WriteRun(vm(v, 0), dt);
+  }
+  WriteConfig("7d");
+  const ProcessResult first = Run();
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const size_t items = kVms * runs.size() * 2;  // an .xva and a .json a run
+  ASSERT_EQ(Count(first, "seen"), static_cast<int64_t>(items));
+  ASSERT_EQ(CountIndexEntries(index_ + "/r1"), items);
+  size_t first_report = 0;
+  for (int round = 1; round <= kRounds; ++round) {
+    SCOPED_TRACE(round);
+    for (int v = 0; v < kVms; ++v) {
+      std::filesystem::rename(root_ + "/" + vm(v, round - 1), root_ + "/" + vm(v, round));
+    }
+    const ProcessResult run = Run();
+    ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+    EXPECT_EQ(Count(run, "seen"), static_cast<int64_t>(items));
+    EXPECT_EQ(Count(run, "protected"), 0);
+    EXPECT_EQ(Count(run, "indexed"), 0);
+    EXPECT_EQ(Count(run, "unindexed"), 0);
+    EXPECT_EQ(Count(run, "followed"), static_cast<int64_t>(items));
+    EXPECT_TRUE(json::parse(run.out).at("remotes").at(0).at("actions").as_array().empty())
+        << "a record that follows its item is counted, not listed";
+    EXPECT_EQ(CountIndexEntries(index_ + "/r1"), items) << "the index grew with renames";
+    for (int v = 0; v < kVms; ++v) {
+      for (const std::string& dt : runs) {
+        EXPECT_TRUE(Locked(vm(v, round) + "/" + dt + ".xva")) << vm(v, round) << "/" << dt;
+        EXPECT_TRUE(Locked(vm(v, round) + "/" + dt + ".json")) << vm(v, round) << "/" << dt;
+      }
+    }
+    if (round == 1) first_report = run.out.size();
+    EXPECT_LE(run.out.size(), first_report + 64) << "the report grows with the renames";
+  }
+  // The records followed the items to where they are now.
+  const ProcessResult dump =
+      RunProcess({Runfile("reconciler/xo-immutable"), "index", "dump", "--config", config_});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_THAT(dump.out, HasSubstr(vm(0, kRounds) + "/20261201T000000Z.xva"));
+  EXPECT_THAT(dump.out, Not(HasSubstr(vm(0, 0) + "/")));
+}
+
 }  // namespace
 }  // namespace xoi

@@ -12,6 +12,8 @@ absl::string_view ActionKindName(ActionKind kind) {
       return "lift";
     case ActionKind::kIndex:
       return "index";
+    case ActionKind::kFollow:
+      return "follow";
     case ActionKind::kUnindex:
       return "unindex";
     case ActionKind::kWriteMarker:

@@ -19,6 +19,7 @@ enum class ActionKind {
   kReprotect,     // an indexed item was made mutable before expiry: set it again at once (drift)
   kLift,          // clear the flag of an expired item (a tree: every member, then the directory)
   kIndex,         // immutable but not in the index: record it
+  kFollow,        // a protected item moved (renamed, or a folder above it): its record follows it
   kUnindex,       // an index entry with nothing left to lift: remove it
   kWriteMarker,   // (re)write immutability.json at the remote root and lock it
   kRemoveMarker,  // unlock and remove immutability.json (duration 0, everything lifted)

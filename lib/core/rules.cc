@@ -162,7 +162,7 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
     } else if (protected_record == nullptr) {
       decision.action = make(ActionKind::kIndex, reference, adopted);
     } else if (!protected_record->IsAt(item.path)) {
-      Action follow = make(ActionKind::kIndex, reference,
+      Action follow = make(ActionKind::kFollow, reference,
                            "moved since it was recorded (renamed, or a folder above it renamed): "
                            "its record follows it");
       follow.locked_at = protected_record->locked_at();

@@ -199,6 +199,7 @@ ActionResult Executor::Apply(const Action& action) {
     case ActionKind::kLift:
       return Lift(action);
     case ActionKind::kIndex:
+    case ActionKind::kFollow:
       Record(action, action.reference,
              action.tree && action.locked_at == absl::InfinitePast() ? action.stat.ctime
                                                                      : action.locked_at,

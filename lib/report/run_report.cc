@@ -66,6 +66,9 @@ void Count(const ActionRecord& a, Counts* c) {
     case ActionKind::kIndex:
       ++c->indexed;
       break;
+    case ActionKind::kFollow:
+      ++c->followed;
+      break;
     case ActionKind::kUnindex:
       ++c->unindexed;
       break;

@@ -40,6 +40,10 @@ struct Counts {
   uint64_t refused = 0;
   uint64_t errors = 0;
   uint64_t held = 0;  // locked items a hold covers, as the run ends
+  // Records that followed their item to where it was moved: bookkeeping, counted and never listed
+  // one by one (renaming the folders above a million locked items must not make a report of a
+  // million entries every minute).
+  uint64_t followed = 0;
 };
 
 // One entry of the plan and, after execution, what came of it.

@@ -43,6 +43,10 @@ std::string FormatText(const RunReport& report) {
         c.indexed, would ? "to index" : "indexed", c.unindexed, would ? "to unindex" : "unindexed",
         c.waiting, c.refused, c.errors, c.held,
         DurationText(absl::Trunc(r.elapsed, absl::Milliseconds(1))));
+    if (c.followed > 0) {
+      absl::StrAppend(&out, "  ", c.followed, would ? " records would follow" : " records followed",
+                      " their items to where they were moved (renamed folders)\n");
+    }
     if (!r.lifts_held.empty())
       absl::StrAppend(&out, "  LIFTS HELD BACK: ", Printable(r.lifts_held), "\n");
     for (const HoldInForce& h : r.holds) absl::StrAppend(&out, "  ", HoldLine(h), "\n");

@@ -155,6 +155,15 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   for (auto& [i, p] : problems) report->errors.push_back(std::move(p));
   for (size_t i = 0; i < actions.size(); ++i) Count(records[i], &report->counts);
   report->counts.errors = report->errors.size();
+  // Records that followed their items are counted, not listed (Counts::followed); one that could
+  // not follow (never: an index record is written in memory) would stay listed.
+  report->actions.erase(std::remove_if(report->actions.begin() + static_cast<std::ptrdiff_t>(base),
+                                       report->actions.end(),
+                                       [](const ActionRecord& r) {
+                                         return r.kind == ActionKind::kFollow &&
+                                                (!r.executed || r.outcome == Outcome::kDone);
+                                       }),
+                        report->actions.end());
   // Carried out: what is left of the entries (their paths and reasons moved into the report) goes
   // before the index encodes its changed days, the run's other large allocation.
   std::vector<Action>().swap(actions);

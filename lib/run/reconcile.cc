@@ -58,12 +58,19 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan` and `errors`; returns the items seen.
+  // Moves everything found into `plan` and `errors`; returns the items seen. The plan is sized
+  // once and each slot freed as soon as it is moved: at the first protection of a large remote
+  // the entries are the run's largest allocation, and a doubling vector beside the slots' held
+  // them about three times over.
   uint64_t Collect(Plan* plan, std::vector<Problem>* errors) {
     uint64_t seen = 0;
+    size_t entries = plan->actions.size();
+    for (const Slot& slot : slots_) entries += slot.actions.size();
+    plan->actions.reserve(entries);
     for (Slot& slot : slots_) {
       seen += slot.seen;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(plan->actions));
+      std::vector<Action>().swap(slot.actions);
       std::move(slot.warnings.begin(), slot.warnings.end(), std::back_inserter(plan->warnings));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
     }
