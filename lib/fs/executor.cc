@@ -4,6 +4,8 @@
 #include <linux/fs.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -114,7 +116,8 @@ std::string Named(const std::vector<std::string>& paths) {
 // entry can appear in it after its listing (a folder made inside the tree while its blocks are
 // being locked would otherwise stay mutable), and a protection that stops half-way never leaves a
 // mutable folder above a locked member (which a lift, which never enters mutable folders, could
-// not reach).
+// not reach). The folders are shared between `threads` threads (WalkTreeShared): a large full
+// backup is one item, a VHD directory of up to a million blocks.
 class TreeLocker {
  public:
   TreeLocker(FileSystem& fs, const Action& action)
@@ -125,16 +128,15 @@ class TreeLocker {
         locked_at_(action.stat.birth) {}
 
   // Locks every lockable member below the open, already locked folder `dir_fd`; stops at the
-  // first failure.
-  void LockBelow(int dir_fd, const std::string& path) {
-    const absl::Status walked =
-        WalkTree(fs_, dir_fd, path, dev_,
-                 TreeVisit{[&](const Member& m) { return LockFile(m); },
-                           [&](const std::string&, const absl::Status& status) {
-                             if (error_.ok()) error_ = status;
-                           },
-                           [&](const Member& m) { return LockFolder(m); }});
-    if (!walked.ok() && error_.ok()) error_ = walked;
+  // first failure (members being locked on other threads then still finish).
+  void LockBelow(int dir_fd, const std::string& path, int threads) {
+    const absl::Status walked = WalkTreeShared(
+        fs_, dir_fd, path, dev_,
+        TreeVisit{[&](const Member& m) { return LockFile(m); },
+                  [&](const std::string&, const absl::Status& status) { Fail(status); },
+                  [&](const Member& m) { return LockFolder(m); }},
+        threads);
+    if (!walked.ok()) Fail(walked);
   }
 
   // The item's reference, raised to the newest change seen while locking.
@@ -151,41 +153,54 @@ class TreeLocker {
 
  private:
   // Before a member folder is entered: locked first. False (not entered) when that failed.
-  bool LockFolder(const Member& m) { return error_.ok() && Lock(m); }
+  bool LockFolder(const Member& m) { return !failed() && Lock(m); }
 
   // Every member, after the folder holding it was entered; folders were locked on the way in.
   bool LockFile(const Member& m) {
     if (std::string why = Unlockable(m.stat, dev_); !why.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
       odd_.push_back(absl::StrCat(m.path, " (", why, ")"));
       return true;
     }
     if (!m.stat.is_dir()) Lock(m);
-    return error_.ok();
+    return !failed();
   }
 
   bool Lock(const Member& m) {
-    locked_at_ = std::max(locked_at_, m.stat.birth);
-    if (m.stat.immutable) return true;
-    reference_ = std::max(reference_, m.stat.ctime + lag_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      locked_at_ = std::max(locked_at_, m.stat.birth);
+      if (m.stat.immutable) return true;
+      reference_ = std::max(reference_, m.stat.ctime + lag_);
+    }
     auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
     if (!fd.ok() && ErrnoOf(fd.status()) == ENOENT) return false;  // gone meanwhile
     absl::StatusOr<bool> changed = fd.ok() ? ChangeFlag(fs_, fd->fd.get(), m.stat, true, m.path)
                                            : absl::StatusOr<bool>(fd.status());
     if (!changed.ok()) {
-      error_ = changed.status();
+      Fail(changed.status());
       return false;
     }
-    flags_changed_ += *changed ? 1 : 0;
+    if (*changed) ++flags_changed_;
     return true;
   }
+
+  void Fail(const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_.ok()) error_ = status;
+    failed_ = true;
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
   FileSystem& fs_;
   const uint64_t dev_;
   const absl::Duration lag_;
+  std::mutex mu_;  // guards what follows but the atomics
   absl::Time reference_;
   absl::Time locked_at_;
   absl::Status error_;
-  uint64_t flags_changed_ = 0;
+  std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> flags_changed_{0};
   std::vector<std::string> odd_;
 };
 
@@ -270,7 +285,7 @@ ActionResult Executor::Protect(const Action& action) {
   // to a locked folder, so what was listed is all there is.
   TreeLocker locker(fs_, action);
   auto top_changed = ChangeFlag(fs_, top->fd.get(), *top_stat, true, action.path);
-  if (top_changed.ok()) locker.LockBelow(top->fd.get(), action.path);
+  if (top_changed.ok()) locker.LockBelow(top->fd.get(), action.path, tree_threads_);
   const absl::Status failed = top_changed.ok() ? locker.error() : top_changed.status();
   const uint64_t changed = locker.flags_changed() + (top_changed.ok() && *top_changed ? 1 : 0);
   // Whatever was locked is recorded, even half-way (as incomplete: the next run finishes it), so

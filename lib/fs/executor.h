@@ -39,8 +39,10 @@ struct OpenInode {
 class Executor {
  public:
   // `root_fd` is the open remote root. `index` receives records (in memory: the caller flushes it;
-  // Index::Put may be called from several threads). Every system call goes through `fs`.
-  Executor(FileSystem& fs, int root_fd, Index* index) : fs_(fs), root_fd_(root_fd), index_(index) {}
+  // Index::Put may be called from several threads). Every system call goes through `fs`. A tree
+  // is locked by `tree_threads` threads of its own.
+  Executor(FileSystem& fs, int root_fd, Index* index, int tree_threads = 1)
+      : fs_(fs), root_fd_(root_fd), index_(index), tree_threads_(tree_threads) {}
 
   // Carries out `action` exactly as planned; what cannot be done is the result's outcome, never a
   // different action.
@@ -58,6 +60,7 @@ class Executor {
   FileSystem& fs_;
   const int root_fd_;
   Index* const index_;
+  const int tree_threads_;
   Fd folder_fd_;        // O_PATH, opened beneath the root
   std::string folder_;  // remote-relative path folder_fd_ was opened by
 };

@@ -59,8 +59,9 @@ class ExecutorRaceTest : public ::testing::Test {
     return action;
   }
 
-  ActionResult Apply(const Action& action) {
-    Executor executor(RealFileSystem(), root_fd_.get(), index_.get());
+  // With `tree_threads`, a tree is locked by that many threads (WalkTreeShared).
+  ActionResult Apply(const Action& action, int tree_threads = 1) {
+    Executor executor(RealFileSystem(), root_fd_.get(), index_.get(), tree_threads);
     return executor.Apply(action);
   }
 
@@ -136,7 +137,7 @@ TEST_F(ExecutorRaceTest, AHardLinkRacingTheFlagIsUndoneAndRefused) {
         if (link(inside.c_str(), link_name.c_str()) == 0) unlink(link_name.c_str());
       }
     });
-    const ActionResult r = Apply(action);
+    const ActionResult r = Apply(action, round % 2 == 0 ? 1 : 3);
     stop = true;
     writer.join();
     const bool is_locked = ImmutablePaths(root_).count(name) > 0;
@@ -198,7 +199,8 @@ TEST_F(ExecutorRaceTest, MembersThatCanNeverBeLockedAreLeftAsTheyAre) {
   ASSERT_EQ(link((root_ + "/" + tree + "/blocks/1").c_str(), (outside_ + "/second").c_str()), 0);
   ASSERT_EQ(symlink((outside_ + "/vm/a.xva").c_str(), (root_ + "/" + tree + "/link").c_str()), 0);
   ASSERT_EQ(mkfifo((root_ + "/" + tree + "/blocks/fifo").c_str(), 0644), 0);
-  const ActionResult r = Apply(Decided(ActionKind::kProtect, tree, /*tree=*/true));
+  // Shared between threads: what each finds unlockable is gathered all the same.
+  const ActionResult r = Apply(Decided(ActionKind::kProtect, tree, /*tree=*/true), 3);
   EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
   EXPECT_THAT(r.detail, ::testing::AllOf(::testing::HasSubstr(tree + "/link (a symlink)"),
                                          ::testing::HasSubstr(tree + "/blocks/1 (2 hard links)"),
@@ -232,7 +234,8 @@ bool IsImmutable(const std::string& path) {
 // to that block are locked, and a mkdir there fails with EPERM; a folder made in a block folder
 // not locked yet is there when that folder is listed, and is locked with it. When Apply returns,
 // every folder inside the tree is immutable, and every strike made after the directory was locked
-// either failed with EPERM or made a folder that is locked.
+// either failed with EPERM or made a folder that is locked. Odd rounds lock the tree with three
+// threads: folders are shared out only once locked, so the same holds.
 TEST_F(ExecutorRaceTest, NoFolderMadeInATreeWhileItIsBeingLockedStaysMutable) {
   constexpr int kRounds = 5;
   constexpr int kBlockFolders = 20;
@@ -280,7 +283,7 @@ TEST_F(ExecutorRaceTest, NoFolderMadeInATreeWhileItIsBeingLockedStaysMutable) {
         strikes.push_back(Strike{folder, after, err});
       }
     });
-    const ActionResult r = Apply(action);
+    const ActionResult r = Apply(action, round % 2 == 0 ? 1 : 3);
     stop = true;
     writer.join();
     SCOPED_TRACE(absl::StrCat("round ", round, ": ", r.detail));

@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -219,6 +221,16 @@ class Walker {
   WorkStack stack_;
 };
 
+// The statx of member `name` of the folder `dir_fd`; nullopt when it cannot be examined (told to
+// `visit.error`, unless it vanished).
+std::optional<FileStat> StatMember(FileSystem& fs, int dir_fd, const std::string& name,
+                                   const std::string& member_path, const TreeVisit& visit) {
+  absl::StatusOr<FileStat> st = fs.StatAt(dir_fd, name.c_str(), member_path);
+  if (st.ok()) return *st;
+  if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
+  return std::nullopt;
+}
+
 absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
                         int depth, const TreeVisit& visit, bool* stopped) {
   if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
@@ -227,11 +239,8 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
   return fs.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char) {
     const std::string name(name_view);
     const std::string member_path = Join(path, name);
-    auto st = fs.StatAt(dir_fd, name.c_str(), member_path);
-    if (!st.ok()) {
-      if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
-      return true;
-    }
+    const std::optional<FileStat> st = StatMember(fs, dir_fd, name, member_path, visit);
+    if (!st) return true;
     Member member{dir_fd, name.c_str(), member_path, *st};
     if (st->is_dir() && st->dev == dev && (!visit.enter || visit.enter(member))) {
       auto sub = fs.OpenAt(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY, member_path);
@@ -250,6 +259,121 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
   });
 }
 
+// WalkTree's work shared between threads. The folders `enter` lets in are queued by their path
+// below the top, not by descriptor (a tree of a million blocks has thousands of folders), with the
+// identity they had then; a worker opens one beneath the top (no symlink, no other mount) and lists
+// it only if it is still that folder. A LIFO: depth first, so the queue stays as wide as the tree.
+class SharedTreeWalk {
+ public:
+  SharedTreeWalk(FileSystem& fs, int top_fd, const std::string& top_path, uint64_t dev,
+                 const TreeVisit& visit)
+      : fs_(fs), top_fd_(top_fd), top_path_(top_path), dev_(dev), visit_(visit) {}
+
+  absl::Status Run(int threads) {
+    pending_.push_back(Folder{"", FileStat{}, 0});
+    busy_ = threads;
+    std::vector<std::thread> workers;
+    for (int t = 1; t < threads; ++t) workers.emplace_back([this] { Work(); });
+    Work();
+    for (std::thread& worker : workers) worker.join();
+    return top_status_;
+  }
+
+ private:
+  struct Folder {
+    std::string relative;  // below the top; "" is the top
+    FileStat stat;         // when it was entered
+    int depth = 0;
+  };
+
+  bool Pop(Folder* folder) {
+    std::unique_lock<std::mutex> lock(mu_);
+    --busy_;
+    if (pending_.empty() && busy_ == 0) cv_.notify_all();
+    cv_.wait(lock, [&] { return !pending_.empty() || busy_ == 0 || stopped_; });
+    if (pending_.empty() || stopped_) return false;
+    *folder = std::move(pending_.back());
+    pending_.pop_back();
+    ++busy_;
+    return true;
+  }
+
+  void Push(Folder folder) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back(std::move(folder));
+    }
+    cv_.notify_one();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void Work() {
+    Folder folder;
+    while (Pop(&folder)) {
+      const bool top = folder.relative.empty();
+      const std::string path = top ? top_path_ : Join(top_path_, folder.relative);
+      Fd opened;
+      if (!top) {
+        absl::StatusOr<Fd> sub = fs_.OpenBeneath(top_fd_, folder.relative, O_RDONLY | O_DIRECTORY);
+        if (!sub.ok()) {
+          if (ErrnoOf(sub.status()) != ENOENT) visit_.error(path, sub.status());
+          continue;
+        }
+        absl::StatusOr<FileStat> again = fs_.StatFd(sub->get(), path);
+        if (!again.ok() || !again->SameIdentity(folder.stat)) continue;  // swapped meanwhile
+        opened = *std::move(sub);
+      }
+      const int dir_fd = top ? top_fd_ : opened.get();
+      const absl::Status listed =
+          fs_.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char) {
+            if (stopped()) return false;
+            const std::string name(name_view);
+            const std::string member_path = Join(path, name);
+            const std::optional<FileStat> st = StatMember(fs_, dir_fd, name, member_path, visit_);
+            if (!st) return true;
+            Member member{dir_fd, name.c_str(), member_path, *st};
+            if (st->is_dir() && st->dev == dev_ && (!visit_.enter || visit_.enter(member))) {
+              if (folder.depth + 1 > kMaxTreeDepth) {
+                visit_.error(member_path, ErrnoError(ELOOP, "walk (tree too deep)", member_path));
+              } else {
+                Push(Folder{Join(folder.relative, name), *st, folder.depth + 1});
+              }
+            }
+            if (visit_.member(member)) return true;
+            Stop();
+            return false;
+          });
+      if (listed.ok()) continue;
+      if (top) {
+        top_status_ = listed;
+      } else if (ErrnoOf(listed) != ENOENT) {
+        visit_.error(path, listed);
+      }
+    }
+  }
+
+  bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
+
+  FileSystem& fs_;
+  const int top_fd_;
+  const std::string& top_path_;
+  const uint64_t dev_;
+  const TreeVisit& visit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Folder> pending_;
+  int busy_ = 0;
+  std::atomic<bool> stopped_{false};  // set under mu_, read anywhere
+  absl::Status top_status_;           // written only by the worker that lists the top
+};
+
 }  // namespace
 
 WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, WalkVisitor* visitor) {
@@ -266,6 +390,13 @@ absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint6
                       const TreeVisit& visit) {
   bool stopped = false;
   return WalkTreeAt(fs, dir_fd, path, dev, 0, visit, &stopped);
+}
+
+absl::Status WalkTreeShared(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
+                            const TreeVisit& visit, int threads) {
+  if (threads <= 1) return WalkTree(fs, dir_fd, path, dev, visit);
+  SharedTreeWalk walk(fs, dir_fd, path, dev, visit);
+  return walk.Run(threads);
 }
 
 }  // namespace xoi

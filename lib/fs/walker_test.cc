@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,70 @@ TEST(WalkTest, ALargeFolderSharedBetweenWorkersYieldsEachItemOnce) {
     EXPECT_GE(stats.dirs_listed, 2u);
   }
   std::filesystem::remove_all(root);
+}
+
+// A tree walked by several threads (a large VHD directory being locked) visits exactly the members
+// the one-thread walk visits, once each, enters no folder `enter` refused, and tells each folder to
+// `enter` before any of its members is visited.
+TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  ASSERT_NE(tmp, nullptr);
+  const std::string top = absl::StrCat(tmp, "/walker_test/tree.vhd");
+  std::filesystem::remove_all(top);
+  for (int g = 0; g < 40; ++g) {
+    const std::string group = absl::StrCat(top, "/blocks/", g);
+    std::filesystem::create_directories(group + "/deeper");
+    for (int b = 0; b < 25; ++b) std::ofstream(absl::StrCat(group, "/", g * 25 + b)) << "";
+    std::ofstream(group + "/deeper/x") << "";
+  }
+  for (const char* name : {"bat", "footer", "header"}) std::ofstream(top + "/" + name) << "";
+  std::filesystem::create_directories(top + "/skipped/inner");
+  std::ofstream(top + "/skipped/inner/never") << "";
+
+  absl::StatusOr<Fd> top_fd = RealFileSystem().OpenDirByPath(top);
+  ASSERT_TRUE(top_fd.ok()) << top_fd.status();
+  const absl::StatusOr<FileStat> top_stat = RealFileSystem().StatFd(top_fd->get(), "tree.vhd");
+  ASSERT_TRUE(top_stat.ok());
+  auto walk = [&](int threads) {
+    std::mutex mu;
+    std::map<std::string, int> members;
+    std::set<std::string> entered;
+    std::vector<std::string> early, errors;
+    const TreeVisit visit{[&](const Member& m) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            ++members[m.path];
+                            const std::string parent = m.path.substr(0, m.path.rfind('/'));
+                            if (parent != "tree.vhd" && entered.count(parent) == 0)
+                              early.push_back(m.path);
+                            return true;
+                          },
+                          [&](const std::string& path, const absl::Status& status) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            errors.push_back(absl::StrCat(path, ": ", status.message()));
+                          },
+                          [&](const Member& m) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            if (m.path == "tree.vhd/skipped") return false;
+                            entered.insert(m.path);
+                            return true;
+                          }};
+    const absl::Status walked =
+        threads == 0 ? WalkTree(RealFileSystem(), top_fd->get(), "tree.vhd", top_stat->dev, visit)
+                     : WalkTreeShared(RealFileSystem(), top_fd->get(), "tree.vhd", top_stat->dev,
+                                      visit, threads);
+    EXPECT_TRUE(walked.ok()) << walked;
+    EXPECT_TRUE(errors.empty()) << errors.front();
+    EXPECT_TRUE(early.empty()) << early.front() << " visited before its folder was entered";
+    return members;
+  };
+  const std::map<std::string, int> alone = walk(0);
+  EXPECT_EQ(alone.size(), 3u + 1u + 1u + 40u * (1u + 25u + 1u + 1u));
+  EXPECT_EQ(alone.count("tree.vhd/skipped/inner"), 0u);
+  for (int threads : {1, 2, 4}) {
+    SCOPED_TRACE(threads);
+    EXPECT_EQ(walk(threads), alone);
+  }
+  std::filesystem::remove_all(top);
 }
 
 }  // namespace

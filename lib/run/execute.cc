@@ -118,7 +118,7 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   constexpr size_t kRun = 64;
   std::atomic<size_t> next{0};
   auto work = [&] {
-    Executor executor(fs, session.root.get(), session.index.get());
+    Executor executor(fs, session.root.get(), session.index.get(), options.jobs);
     AuditBatch audit(options.audit);
     size_t last = 0;
     for (size_t begin;
