@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -74,9 +75,11 @@ ChangeFacts RemoteItemFacts::Changes() {
     facts.newest_change = absl::InfiniteFuture();
     return facts;
   }
-  const absl::Status walked = WalkTree(
+  std::mutex mu;  // the walk's threads share `facts`
+  const absl::Status walked = WalkTreeShared(
       fs_, dir->get(), item_.path, item_.stat.dev,
       TreeVisit{[&](const Member& m) {
+                  std::lock_guard<std::mutex> lock(mu);
                   if (m.stat.dev != item_.stat.dev) {
                     facts.odd_members.push_back(OddMember{m.path, "on another filesystem"});
                   } else if (!m.stat.is_regular() && !m.stat.is_dir()) {
@@ -95,10 +98,15 @@ ChangeFacts RemoteItemFacts::Changes() {
                   return true;
                 },
                 [&](const std::string&, const absl::Status&) {
+                  std::lock_guard<std::mutex> lock(mu);
                   facts.newest_change = absl::InfiniteFuture();
                 },
-                nullptr});
+                nullptr},
+      tree_threads_);
   if (!walked.ok()) facts.newest_change = absl::InfiniteFuture();
+  // The threads find them in any order; reports list them in one.
+  std::sort(facts.odd_members.begin(), facts.odd_members.end(),
+            [](const OddMember& a, const OddMember& b) { return a.path < b.path; });
   return facts;
 }
 

@@ -45,8 +45,10 @@ class RemoteRunFacts : public RunFacts {
 // The facts Decide() may ask about one walked item, read from the remote.
 class RemoteItemFacts : public ItemFacts {
  public:
-  RemoteItemFacts(FileSystem& fs, int root_fd, RunFacts& runs, const Candidate& item)
-      : fs_(fs), root_fd_(root_fd), runs_(runs), item_(item) {}
+  // A tree is walked by `tree_threads` threads.
+  RemoteItemFacts(FileSystem& fs, int root_fd, RunFacts& runs, const Candidate& item,
+                  int tree_threads = 1)
+      : fs_(fs), root_fd_(root_fd), runs_(runs), item_(item), tree_threads_(tree_threads) {}
 
   // For a tree, walks every member: the newest change of those not locked yet, and the members
   // that can never be locked. A member that cannot be examined counts as just changed, so that the
@@ -59,6 +61,7 @@ class RemoteItemFacts : public ItemFacts {
   const int root_fd_;
   RunFacts& runs_;
   const Candidate& item_;
+  const int tree_threads_;
 };
 
 // What an index record's path holds now.

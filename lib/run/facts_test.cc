@@ -86,9 +86,10 @@ class FactsTest : public ::testing::Test {
   // What the walk would hand the rules for `path`.
   Candidate Item(const std::string& path, bool tree) { return Candidate{path, Stat(path), tree}; }
 
-  ChangeFacts ChangesOf(const Candidate& item) {
+  // With `threads`, the tree is walked by that many threads.
+  ChangeFacts ChangesOf(const Candidate& item, int threads = 1) {
     RemoteRunFacts runs(fake_, root_fd_.get());
-    RemoteItemFacts facts(fake_, root_fd_.get(), runs, item);
+    RemoteItemFacts facts(fake_, root_fd_.get(), runs, item, threads);
     return facts.Changes();
   }
 
@@ -206,13 +207,17 @@ TEST_F(FactsTest, EveryOddMemberIsListedAndTheWalkGoesOn) {
   ASSERT_EQ(symlink((scratch_ + "/outside").c_str(), Abs(t + "/blocks/dirlink").c_str()), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_EQ(chmod(Abs(t + "/blocks/0/0").c_str(), 0600), 0);  // the newest change
-  const ChangeFacts changes = ChangesOf(Item(kTree, true));
-  EXPECT_THAT(changes.odd_members,
-              ::testing::UnorderedElementsAre(
-                  Odd(t + "/link", "a symlink"), Odd(t + "/blocks/fifo", "a FIFO"),
-                  Odd(t + "/blocks/0/1", "2 hard links"), Odd(t + "/blocks/dirlink", "a symlink")));
-  EXPECT_EQ(changes.mutable_members, 4u);  // bat, blocks, blocks/0, blocks/0/0
-  EXPECT_EQ(changes.newest_change, Stat(t + "/blocks/0/0").ctime);
+  for (int threads : {1, 3}) {  // a large tree's folders are shared between threads
+    SCOPED_TRACE(threads);
+    const ChangeFacts changes = ChangesOf(Item(kTree, true), threads);
+    // In path order, however many threads found them.
+    EXPECT_THAT(changes.odd_members, ::testing::ElementsAre(Odd(t + "/blocks/0/1", "2 hard links"),
+                                                            Odd(t + "/blocks/dirlink", "a symlink"),
+                                                            Odd(t + "/blocks/fifo", "a FIFO"),
+                                                            Odd(t + "/link", "a symlink")));
+    EXPECT_EQ(changes.mutable_members, 4u);  // bat, blocks, blocks/0, blocks/0/0
+    EXPECT_EQ(changes.newest_change, Stat(t + "/blocks/0/0").ctime);
+  }
 }
 
 TEST_F(FactsTest, ImmutableMembersAreLeftOutOfTheNewestChange) {
@@ -228,10 +233,14 @@ TEST_F(FactsTest, ImmutableMembersAreLeftOutOfTheNewestChange) {
     expected = std::max(expected, Stat(kTree + std::string(member)).ctime);
   }
   ASSERT_GT(Stat(bat).ctime, expected);
-  const ChangeFacts changes = ChangesOf(item);
-  EXPECT_THAT(changes.odd_members, IsEmpty());
-  EXPECT_EQ(changes.mutable_members, 3u);
-  EXPECT_EQ(changes.newest_change, expected);
+  for (int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    const ChangeFacts changes = ChangesOf(item, threads);
+    EXPECT_THAT(changes.odd_members, IsEmpty());
+    EXPECT_EQ(changes.mutable_members, 3u);
+    EXPECT_EQ(changes.newest_change, expected);
+    EXPECT_EQ(changes.locked_members, 2u);
+  }
 }
 
 TEST_F(FactsTest, AFullyLockedTreeHasNoMutableMember) {

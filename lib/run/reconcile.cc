@@ -21,6 +21,7 @@ class ItemPlanner : public WalkVisitor {
   ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const Settings& settings,
               absl::Time now)
       : fs_(fs),
+        jobs_(jobs),
         slots_(static_cast<size_t>(jobs)),
         reached_((index.loaded() + 63) / 64),
         root_fd_(root_fd),
@@ -40,7 +41,7 @@ class ItemPlanner : public WalkVisitor {
         reached_[at / 64].fetch_or(uint64_t{1} << (at % 64), std::memory_order_relaxed);
       }
     }
-    RemoteItemFacts facts(fs_, root_fd_, runs_, item);
+    RemoteItemFacts facts(fs_, root_fd_, runs_, item, jobs_);
     Decision decision = Decide(item, record, settings_, now_, facts);
     std::move(decision.warnings.begin(), decision.warnings.end(),
               std::back_inserter(slot.warnings));
@@ -92,6 +93,7 @@ class ItemPlanner : public WalkVisitor {
     std::vector<Problem> errors;
   };
   FileSystem& fs_;
+  const int jobs_;
   std::vector<Slot> slots_;
   // One bit a loaded record, set by whichever worker reaches its item.
   std::vector<std::atomic<uint64_t>> reached_;
