@@ -15,10 +15,11 @@
 # /usr/bin/time (wall also from the shell's clock, for sub-10 ms resolution); system calls from a
 # separate `strace -c -f` run. Prints a Markdown table, the ratios, and PASS/FAIL per target.
 #
-# Usage: sudo bench/e2e.sh [--quick | --huge] [--save DIR]
+# Usage: sudo bench/e2e.sh [--quick | --huge | --backup] [--save DIR]
 #   --quick     only the ~100k remote, and 100k junk names instead of 1M
 #   --huge      only the ~10M-path remote (about 10 paths an item, 1M items): ours, cold and warm,
 #               and an unpruned find; about 40 minutes and 11M inodes on /var/tmp
+#   --backup    only the large full backup (one VHD directory of 1M blocks), ours against chattr
 #   --save DIR  also copy the raw measurements (TSV) and strace summaries to DIR
 #
 # Everything happens below one scratch folder (mktemp -d /var/tmp/xoi-bench.XXXXXX); on any exit
@@ -29,6 +30,7 @@ export LC_ALL=C
 
 QUICK=0
 HUGE=0
+BACKUP=0
 SAVE=""
 while (($#)); do
   arg=$1
@@ -36,11 +38,12 @@ while (($#)); do
   case "$arg" in
     --quick) QUICK=1 ;;
     --huge) HUGE=1 ;;
+    --backup) BACKUP=1 ;;
     --save)
       SAVE=${1:?--save needs a folder}
       shift
       ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -548,6 +551,33 @@ bench_huge() {
   rm -rf "$REMOTE"
 }
 
+# bench_backup N: a large full backup landing (issue 12): one VM whose one run is a VHD directory
+# of N blocks (a 2 TB disk is about 1M), locked by a first protection, against
+# `find | xargs chattr +i` over the same paths. Settle is 0s, so both lock the same tree.
+bench_backup() {
+  SIZE=backup-$1
+  REMOTE=$SCRATCH/remote-$SIZE
+  say "$SIZE: one VHD directory of $1 blocks"
+  "$GEN" --root "$REMOTE" --vms 1 --runs 2 --vdis 1 --blocks "$1" --config-backups 0 \
+    --pool-backups 0 >/dev/null || die "gen_remote failed"
+  sync
+  info "files" "$(find "$REMOTE" -type f | wc -l)"
+  info "glob_find" "$(glob_find "$REMOTE" | tr -cd '\0' | wc -c)"
+  for ((i = 0; i < 2; i++)); do
+    new_round
+    ours ours.protect.jd.warm -
+    chattr -R -f -i "$REMOTE"
+  done
+  info "items" "$(text_count "$SCRATCH/report.ours.protect.jd.warm.txt" 'items seen')"
+  local chattr_on='glob_find "$1" | xargs -0 -r chattr +i'
+  for ((i = 0; i < 2; i++)); do
+    measure chattr.warm bash -c "$chattr_on" _ "$REMOTE"
+    chattr -R -f -i "$REMOTE"
+  done
+  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
+  rm -rf "$REMOTE"
+}
+
 # ---------------------------------------------------------------------------------------------
 # The remotes: VMs of 76 runs (a cycle of 4: XVA, VHD directories named by timestamp, VHD
 # directories named by UUID with aliases, plain VHD files), 2 VDIs, VHD directories of 128 blocks;
@@ -555,10 +585,13 @@ bench_huge() {
 SHAPE=(--runs 76 --vdis 2 --blocks 128)
 if [[ $HUGE -eq 1 ]]; then
   bench_huge
+elif [[ $BACKUP -eq 1 ]]; then
+  bench_backup 1000000
 else
   bench_remote 100k --vms 10 "${SHAPE[@]}" --config-backups 20 --pool-backups 20
   [[ $QUICK -eq 1 ]] || bench_remote 1M --vms 100 "${SHAPE[@]}" --config-backups 200 --pool-backups 200
   if [[ $QUICK -eq 1 ]]; then bench_junk 100000; else bench_junk 1000000; fi
+  if [[ $QUICK -eq 1 ]]; then bench_backup 100000; else bench_backup 1000000; fi
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -173,6 +173,24 @@ for size in sorted(s for (s, k) in info if s.startswith("junk-") and k == "files
         p(f"\nIndex on disk: {int(index_bytes)} bytes, {index_bytes / files:.0f} bytes an item. "
           f"Left immutable at the end: {info.get((size, 'left_locked_at_end'), '?')}.\n")
 
+# The large full backup: one VHD directory, ours against chattr over the same paths.
+for size in sorted(s for (s, k) in info if s.startswith("backup-") and k == "files"):
+    p(f"## {size}: a large full backup, one VHD directory ({info[(size, 'files')]} files, "
+      f"{info.get((size, 'glob_find'), '?')} paths to lock)\n")
+    p("| run | wall | CPU | peak RSS | chattr ÷ ours (wall) |")
+    p("| --- | ---: | ---: | ---: | ---: |")
+    chattr = run(size, "chattr.warm")
+    for key, label in (("ours.protect.jd.warm", "ours: first protection"),
+                       ("chattr.warm", "find \\| xargs chattr +i")):
+        r = run(size, key)
+        if r is None:
+            continue
+        versus = f"{chattr[0] / r[0]:.2f}×" if chattr and key == "ours.protect.jd.warm" else ""
+        reps = f" (median of {r[4]})" if r[4] > 1 else ""
+        p(f"| {label}{'' if r[3] == 0 else f' (exit {r[3]})'} | {fmt_s(r[0])}{reps} | "
+          f"{r[1]:.2f} s | {r[2] / 1024:.1f} MiB | {versus} |")
+    p(f"\nLeft immutable at the end: {info.get((size, 'left_locked_at_end'), '?')}.\n")
+
 # Targets: on the 1M remote (on the 100k one with --quick).
 big = "1M" if "1M" in sizes else (sizes[-1] if sizes else None)
 caveat = {"1M": "", "10M": ", --huge: ours and find only"}.get(big, ", --quick: not the official figures")
