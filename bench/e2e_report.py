@@ -193,6 +193,9 @@ for size in sorted(s for (s, k) in info if s.startswith("backup-") and k == "fil
 
 # Targets: on the 1M remote (on the 100k one with --quick).
 big = "1M" if "1M" in sizes else (sizes[-1] if sizes else None)
+if big is None:  # --backup alone: no remote to judge the targets on
+    print("\n".join(out))
+    sys.exit(0)
 caveat = {"1M": "", "10M": ", --huge: ours and find only"}.get(big, ", --quick: not the official figures")
 p(f"## Targets (remote {big}{caveat})\n")
 
