@@ -18,7 +18,8 @@
 # Usage: sudo bench/e2e.sh [--quick | --huge | --backup] [--save DIR]
 #   --quick     only the ~100k remote, and 100k junk names instead of 1M
 #   --huge      only the ~10M-path remote (about 10 paths an item, 1M items): ours, cold and warm,
-#               and an unpruned find; about 40 minutes and 11M inodes on /var/tmp
+#               and an unpruned find; about an hour (removing 10M files is a third of it) and 11M
+#               inodes on /var/tmp
 #   --backup    only the large full backup (one VHD directory of 1M blocks), ours against chattr
 #   --save DIR  also copy the raw measurements (TSV) and strace summaries to DIR
 #
