@@ -44,7 +44,7 @@ while (($#)); do
       SAVE=${1:?--save needs a folder}
       shift
       ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
