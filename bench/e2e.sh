@@ -211,6 +211,13 @@ count_immutable() {
     awk '$1 ~ /i/ { n++ } END { print n + 0 }'
 }
 
+# remove_remote: lifts every flag of the current remote, records how many were left, removes it.
+remove_remote() {
+  chattr -R -f -i "$REMOTE"
+  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
+  rm -rf "$REMOTE"
+}
+
 json_get() {  # json_get FILE EXPR: a value of our --report json (python expression on r)
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["remotes"][0]; print(eval(sys.argv[2]))' "$1" "$2"
 }
@@ -487,9 +494,7 @@ bench_remote() {
   xo_lift_phase
 
   say "$SIZE: checking that nothing is left immutable, removing the remote"
-  chattr -R -f -i "$REMOTE"
-  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
-  rm -rf "$REMOTE"
+  remove_remote
 }
 
 # bench_junk N: what an attacker with XO's access can do to our costs: N empty *.json files in one
@@ -511,9 +516,7 @@ bench_junk() {
   ours ours.lift.jd.warm +30d "${LIFT_ARGS[@]}"
   local chattr_on='find "$1" -name "*.json" -print0 | xargs -0 -r chattr +i'
   measure chattr.warm bash -c "$chattr_on" _ "$vm"
-  chattr -R -f -i "$REMOTE"
-  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
-  rm -rf "$REMOTE"
+  remove_remote
 }
 
 # bench_huge: the 10M-path remote (issue 12): 3,200 VMs whose VHD directories hold 32 blocks, about
@@ -547,9 +550,7 @@ bench_huge() {
   ours ours.lift.jd.warm +30d "${LIFT_ARGS[@]}"
   info "lifted" "$(text_count "$SCRATCH/report.ours.lift.jd.warm.txt" lifted)"
   say "$SIZE: removing the remote"
-  chattr -R -f -i "$REMOTE"
-  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
-  rm -rf "$REMOTE"
+  remove_remote
 }
 
 # bench_backup N: a large full backup landing (issue 12): one VM whose one run is a VHD directory
@@ -575,8 +576,7 @@ bench_backup() {
     measure chattr.warm bash -c "$chattr_on" _ "$REMOTE"
     chattr -R -f -i "$REMOTE"
   done
-  info "left_locked_at_end" "$(count_immutable "$REMOTE")"
-  rm -rf "$REMOTE"
+  remove_remote
 }
 
 # ---------------------------------------------------------------------------------------------
