@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(FileSystem& fs,
                                                          const std::string& index_path) {
   const std::string path = absl::StrCat(index_path, "/", kAuditLogName);
   XOI_ASSIGN_OR_RETURN(Fd fd, fs.CreateAt(AT_FDCWD, path.c_str(), O_WRONLY | O_APPEND, 0600, path));
-  auto set = fs.SetInodeFlag(fd.get(), FS_APPEND_FL, true, path);
+  auto set = fs.SetInodeFlag(fd.get(), FS_APPEND_FL, true, /*read_back=*/true, path);
   if (!set.ok()) return set.status();
   return std::unique_ptr<AuditLog>(new AuditLog(fs, std::move(fd), path));
 }

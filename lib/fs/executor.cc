@@ -76,16 +76,24 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   // EINVAL: the filesystem has no leases; the settle time is then the only guard against writers.
   if (!lease.ok() && ErrnoOf(lease) != EINVAL) return lease;
   // The lease ends when the caller closes `fd`: a writer that opens meanwhile waits for that, then
-  // finds the flag set.
-  auto changed = SetImmutable(fs, fd, on, path);
+  // finds the flag set. The flag is not read back here: the look below does that.
+  auto changed = fs.SetInodeFlag(fd, FS_IMMUTABLE_FL, on, /*read_back=*/false, path);
   if (!changed.ok()) return changed;
   // A link made between the check above and the flag would lock the other name too (possibly
   // outside the remote). link(2) checks the flag before it takes the inode's lock, so a link that
   // passed that check may still be waiting for the lock our flag change held: taking the lock
   // once more lets it finish first. After that no link can be made, and one look settles it:
   // undo, and refuse.
-  fs.WaitForInodeLock(fd);
+  fs.WaitForInodeLock(fd, st.mode);
   auto after = fs.StatFd(fd, path);
+  if (after.ok() && !after->immutable) {
+    // Where statx does not report the flag, it is read back the long way.
+    auto flags = after->immutable_known ? absl::StatusOr<int>(0) : fs.GetInodeFlags(fd, path);
+    if (!flags.ok()) return flags.status();
+    if ((*flags & FS_IMMUTABLE_FL) == 0) {
+      return ErrnoError(EOPNOTSUPP, "set immutable flag (ignored by the filesystem) of", path);
+    }
+  }
   if (!after.ok() || after->nlink > 1) {
     absl::Status undone = SetImmutable(fs, fd, false, path).status();
     if (!after.ok()) return after.status();

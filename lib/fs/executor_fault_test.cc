@@ -371,6 +371,31 @@ TEST_F(ExecutorFaultTest, EpermOnAFileIsAFailureWithTheErrnoText) {
   EXPECT_THAT(AllRecords(*index_), IsEmpty());
 }
 
+// A filesystem that accepts the flag and ignores it (no error from the ioctl) must not have its
+// files counted and recorded as locked: the look after the change reads the flag.
+TEST_F(ExecutorFaultTest, AFileWhoseFilesystemIgnoresTheFlagIsAFailureAndNotRecorded) {
+  fake_.IgnoreFlagRequests(kFile);
+  const ActionResult r = Apply(Decided(ActionKind::kProtect, kFile, false));
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_THAT(r.detail, AllOf(HasSubstr(kFile), HasSubstr("ignored by the filesystem")));
+  EXPECT_EQ(r.flags_changed, 0u);
+  EXPECT_THAT(Locked(), IsEmpty());
+  EXPECT_THAT(AllRecords(*index_), IsEmpty());
+}
+
+TEST_F(ExecutorFaultTest, ATreeMemberWhoseFlagIsIgnoredLeavesAnIncompleteRecord) {
+  const std::string block = std::string(kTree) + "/blocks/0/1";
+  fake_.IgnoreFlagRequests(block);
+  const ActionResult r = Apply(Decided(ActionKind::kProtect, kTree, true));
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_THAT(r.detail, AllOf(HasSubstr(block), HasSubstr("ignored by the filesystem")));
+  EXPECT_FALSE(fake_.IsImmutable(Abs(block)));
+  EXPECT_EQ(r.flags_changed, Locked().size());
+  const std::optional<IndexRecord> record = RecordOf(kTree);
+  ASSERT_NE(record, std::nullopt);
+  EXPECT_FALSE(record->complete);
+}
+
 TEST_F(ExecutorFaultTest, AFileThatVanishesAtOpenIsVanished) {
   fake_.Fail(Op::kOpen, kFile, ENOENT);
   const ActionResult r = Apply(Decided(ActionKind::kProtect, kFile, false));

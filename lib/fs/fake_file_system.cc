@@ -36,6 +36,11 @@ void FakeFileSystem::HoldOpenForWriting(std::string path_part) {
   busy_.push_back(std::move(path_part));
 }
 
+void FakeFileSystem::IgnoreFlagRequests(std::string path_part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ignored_.push_back(std::move(path_part));
+}
+
 bool FakeFileSystem::IsImmutable(const std::string& path) {
   auto st = real_.StatAt(AT_FDCWD, path.c_str(), path);
   if (!st.ok()) return false;
@@ -152,7 +157,7 @@ absl::StatusOr<int> FakeFileSystem::GetInodeFlags(int fd, absl::string_view path
   return flags_[{st.dev, st.ino}];
 }
 
-absl::StatusOr<bool> FakeFileSystem::SetInodeFlag(int fd, int flag, bool on,
+absl::StatusOr<bool> FakeFileSystem::SetInodeFlag(int fd, int flag, bool on, bool read_back,
                                                   absl::string_view path_for_errors) {
   XOI_RETURN_IF_ERROR(Injected(Op::kSetFlag, path_for_errors));
   XOI_ASSIGN_OR_RETURN(FileStat st, real_.StatFd(fd, path_for_errors));
@@ -162,6 +167,11 @@ absl::StatusOr<bool> FakeFileSystem::SetInodeFlag(int fd, int flag, bool on,
   std::lock_guard<std::mutex> lock(mu_);
   int& flags = flags_[{st.dev, st.ino}];
   if (((flags & flag) != 0) == on) return false;
+  for (const std::string& part : ignored_) {
+    if (path_for_errors.find(part) == absl::string_view::npos) continue;
+    if (!read_back) return true;
+    return ErrnoError(EOPNOTSUPP, "set flag (ignored by the filesystem) of", path_for_errors);
+  }
   flags = on ? (flags | flag) : (flags & ~flag);
   return true;
 }
@@ -177,7 +187,7 @@ absl::Status FakeFileSystem::TakeReadLease(int fd, absl::string_view path_for_er
   return absl::OkStatus();
 }
 
-void FakeFileSystem::WaitForInodeLock(int) {}
+void FakeFileSystem::WaitForInodeLock(int, mode_t) {}
 
 absl::Status FakeFileSystem::WriteFileAtomic(int dirfd, const std::string& name,
                                              absl::string_view content, mode_t mode, bool sync,

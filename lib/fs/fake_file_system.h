@@ -49,6 +49,11 @@ class FakeFileSystem : public FileSystem {
   // Makes every read lease on a path containing `path_part` fail with EAGAIN (a writer has it).
   void HoldOpenForWriting(std::string path_part);
 
+  // Makes SetInodeFlag on a path containing `path_part` report success and change nothing, as a
+  // filesystem that ignores the request does; asked to read the flags back, it fails as the real
+  // one then does (EOPNOTSUPP).
+  void IgnoreFlagRequests(std::string path_part);
+
   // The simulated immutable flag of the inode at `path` (absolute), as this filesystem sees it.
   bool IsImmutable(const std::string& path);
   // Sets the simulated flag directly, as root's `chattr` would behind the program's back.
@@ -74,9 +79,9 @@ class FakeFileSystem : public FileSystem {
   absl::Status PRead(int fd, uint64_t offset, char* buffer, size_t size,
                      absl::string_view path_for_errors) override;
   absl::StatusOr<int> GetInodeFlags(int fd, absl::string_view path_for_errors) override;
-  absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on,
+  absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on, bool read_back,
                                     absl::string_view path_for_errors) override;
-  void WaitForInodeLock(int fd) override;
+  void WaitForInodeLock(int fd, mode_t mode) override;
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override;
   absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
                                mode_t mode, bool sync, absl::string_view path_for_errors) override;
@@ -107,6 +112,7 @@ class FakeFileSystem : public FileSystem {
   std::mutex mu_;
   std::vector<Fault> faults_;
   std::vector<std::string> busy_;
+  std::vector<std::string> ignored_;
   std::map<InodeKey, int> flags_;
   std::map<Op, int> calls_;
 };

@@ -211,7 +211,7 @@ class RealFs : public FileSystem {
     return flags;
   }
 
-  absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on,
+  absl::StatusOr<bool> SetInodeFlag(int fd, int flag, bool on, bool read_back,
                                     absl::string_view path_for_errors) override {
     const absl::string_view name = flag == FS_IMMUTABLE_FL ? "immutable" : "append-only";
     int flags = 0;
@@ -224,11 +224,12 @@ class RealFs : public FileSystem {
       return ErrnoError(errno, absl::StrCat(on ? "set " : "clear ", name, " flag of"),
                         path_for_errors);
     }
-    int read_back = 0;
-    if (ioctl(fd, FS_IOC_GETFLAGS, &read_back) != 0) {
+    if (!read_back) return true;
+    int after = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &after) != 0) {
       return ErrnoError(errno, "get flags of", path_for_errors);
     }
-    if (((read_back & flag) != 0) != on) {
+    if (((after & flag) != 0) != on) {
       return ErrnoError(
           EOPNOTSUPP,
           absl::StrCat(on ? "set " : "clear ", name, " flag (ignored by the filesystem) of"),
@@ -237,10 +238,7 @@ class RealFs : public FileSystem {
     return true;
   }
 
-  void WaitForInodeLock(int fd) override {
-    struct stat st;
-    if (fstat(fd, &st) == 0) (void)fchmod(fd, st.st_mode & 07777);
-  }
+  void WaitForInodeLock(int fd, mode_t mode) override { (void)fchmod(fd, mode & 07777); }
 
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override {
     if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0) {
@@ -324,7 +322,7 @@ FileSystem& RealFileSystem() {
 
 absl::StatusOr<bool> SetImmutable(FileSystem& fs, int fd, bool on,
                                   absl::string_view path_for_errors) {
-  return fs.SetInodeFlag(fd, FS_IMMUTABLE_FL, on, path_for_errors);
+  return fs.SetInodeFlag(fd, FS_IMMUTABLE_FL, on, /*read_back=*/true, path_for_errors);
 }
 
 absl::Status WriteWholeFile(FileSystem& fs, const std::string& path, absl::string_view content,
