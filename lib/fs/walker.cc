@@ -236,9 +236,13 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
   if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
   // Members are visited as the listing returns them, never collected first: a VHD directory of a
   // 2 TB disk holds a million blocks in one folder, and their names alone would take tens of MB.
-  return fs.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char) {
+  return fs.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char type) {
     const std::string name(name_view);
     const std::string member_path = Join(path, name);
+    if (type == DT_REG && visit.regular_file) {
+      if (!visit.regular_file(dir_fd, name.c_str(), member_path)) *stopped = true;
+      return !*stopped;
+    }
     const std::optional<FileStat> st = StatMember(fs, dir_fd, name, member_path, visit);
     if (!st) return true;
     Member member{dir_fd, name.c_str(), member_path, *st};
@@ -332,21 +336,9 @@ class SharedTreeWalk {
       }
       const int dir_fd = top ? top_fd_ : opened.get();
       const absl::Status listed =
-          fs_.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char) {
+          fs_.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char type) {
             if (stopped()) return false;
-            const std::string name(name_view);
-            const std::string member_path = Join(path, name);
-            const std::optional<FileStat> st = StatMember(fs_, dir_fd, name, member_path, visit_);
-            if (!st) return true;
-            Member member{dir_fd, name.c_str(), member_path, *st};
-            if (st->is_dir() && st->dev == dev_ && (!visit_.enter || visit_.enter(member))) {
-              if (folder.depth + 1 > kMaxTreeDepth) {
-                visit_.error(member_path, ErrnoError(ELOOP, "walk (tree too deep)", member_path));
-              } else {
-                Push(Folder{Join(folder.relative, name), *st, folder.depth + 1});
-              }
-            }
-            if (visit_.member(member)) return true;
+            if (Visit(folder, dir_fd, path, std::string(name), type)) return true;
             Stop();
             return false;
           });
@@ -357,6 +349,26 @@ class SharedTreeWalk {
         visit_.error(path, listed);
       }
     }
+  }
+
+  // One entry of `folder` (open as `dir_fd`, named `path`); false: the walk stops.
+  bool Visit(const Folder& folder, int dir_fd, const std::string& path, const std::string& name,
+             unsigned char type) {
+    const std::string member_path = Join(path, name);
+    if (type == DT_REG && visit_.regular_file) {
+      return visit_.regular_file(dir_fd, name.c_str(), member_path);
+    }
+    const std::optional<FileStat> st = StatMember(fs_, dir_fd, name, member_path, visit_);
+    if (!st) return true;
+    Member member{dir_fd, name.c_str(), member_path, *st};
+    if (st->is_dir() && st->dev == dev_ && (!visit_.enter || visit_.enter(member))) {
+      if (folder.depth + 1 > kMaxTreeDepth) {
+        visit_.error(member_path, ErrnoError(ELOOP, "walk (tree too deep)", member_path));
+      } else {
+        Push(Folder{Join(folder.relative, name), *st, folder.depth + 1});
+      }
+    }
+    return visit_.member(member);
   }
 
   bool stopped() const { return stopped_.load(std::memory_order_relaxed); }

@@ -57,6 +57,12 @@ struct TreeVisit {
   // Asked before a member folder (on the tree's filesystem) is entered; false: its members are not
   // visited, and `member` is still called for it. Null: every folder is entered.
   std::function<bool(const Member&)> enter;
+  // When set, a member that getdents types as a regular file is handed here by name instead of
+  // to `member`, without the walk's statx: for a caller that opens it and examines it through the
+  // descriptor anyway (a lookup less for each block of a large backup). The type is the inode's
+  // only while the name cannot be bound to another inode, as in a folder the caller locked before
+  // it was listed (TreeLocker). Returns false to stop, as `member` does.
+  std::function<bool(int parent_fd, const char* name, const std::string& path)> regular_file;
 };
 
 // Visits every member below the open directory `dir_fd` (whose remote-relative path is `path`),

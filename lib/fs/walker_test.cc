@@ -4,6 +4,7 @@
 #include "lib/fs/walker.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -89,10 +90,12 @@ TEST(WalkTest, ALargeFolderSharedBetweenWorkersYieldsEachItemOnce) {
 // A tree walked by several threads (a large VHD directory being locked) visits exactly the members
 // the one-thread walk visits, once each, enters no folder `enter` refused, and tells each folder to
 // `enter` before any of its members is visited.
-TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
+// A VHD directory of 40 groups of 25 blocks, a folder deeper in each, and a folder to skip.
+std::string MakeTree(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  ASSERT_NE(tmp, nullptr);
-  const std::string top = absl::StrCat(tmp, "/walker_test/tree.vhd");
+  EXPECT_NE(tmp, nullptr);
+  const std::string top =
+      absl::StrCat(tmp == nullptr ? "/nonexistent" : tmp, "/walker_test/", name);
   std::filesystem::remove_all(top);
   for (int g = 0; g < 40; ++g) {
     const std::string group = absl::StrCat(top, "/blocks/", g);
@@ -103,6 +106,11 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
   for (const char* name : {"bat", "footer", "header"}) std::ofstream(top + "/" + name) << "";
   std::filesystem::create_directories(top + "/skipped/inner");
   std::ofstream(top + "/skipped/inner/never") << "";
+  return top;
+}
+
+TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
+  const std::string top = MakeTree("tree.vhd");
 
   absl::StatusOr<Fd> top_fd = RealFileSystem().OpenDirByPath(top);
   ASSERT_TRUE(top_fd.ok()) << top_fd.status();
@@ -146,6 +154,58 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
   for (int threads : {1, 2, 4}) {
     SCOPED_TRACE(threads);
     EXPECT_EQ(walk(threads), alone);
+  }
+  std::filesystem::remove_all(top);
+}
+
+// With `regular_file`, the regular files (getdents' type) go there, by a name that opens in the
+// folder handed with it, and every other member still goes to `member` with its statx: together
+// the members of the plain walk, once each, with one thread or several.
+TEST(WalkTreeTest, RegularFilesGoUnexaminedToTheirOwnCallback) {
+  const std::string top = MakeTree("typed.vhd");
+  ASSERT_EQ(mkfifo((top + "/blocks/0/fifo").c_str(), 0644), 0);
+  absl::StatusOr<Fd> top_fd = RealFileSystem().OpenDirByPath(top);
+  ASSERT_TRUE(top_fd.ok()) << top_fd.status();
+  const absl::StatusOr<FileStat> top_stat = RealFileSystem().StatFd(top_fd->get(), "typed.vhd");
+  ASSERT_TRUE(top_stat.ok());
+  auto walk = [&](int threads, bool typed) {
+    std::mutex mu;
+    std::map<std::string, std::string> seen;  // path -> how it was visited
+    TreeVisit visit{[&](const Member& m) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      seen[m.path] += m.stat.is_regular() ? "statted file;" : "member;";
+                      return true;
+                    },
+                    [&](const std::string& path, const absl::Status& status) {
+                      ADD_FAILURE() << path << ": " << status;
+                    },
+                    [&](const Member& m) { return m.path != "typed.vhd/skipped"; }};
+    if (typed) {
+      visit.regular_file = [&](int parent_fd, const char* name, const std::string& path) {
+        struct stat st;
+        const bool is_file = fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                             S_ISREG(st.st_mode) && path.substr(path.rfind('/') + 1) == name;
+        std::lock_guard<std::mutex> lock(mu);
+        seen[path] += is_file ? "file;" : "wrong file;";
+        return true;
+      };
+    }
+    const absl::Status walked =
+        threads == 0 ? WalkTree(RealFileSystem(), top_fd->get(), "typed.vhd", top_stat->dev, visit)
+                     : WalkTreeShared(RealFileSystem(), top_fd->get(), "typed.vhd", top_stat->dev,
+                                      visit, threads);
+    EXPECT_TRUE(walked.ok()) << walked;
+    return seen;
+  };
+  std::map<std::string, std::string> want = walk(0, /*typed=*/false);
+  ASSERT_EQ(want.size(), 3u + 1u + 1u + 40u * (1u + 25u + 1u + 1u) + 1u);
+  for (auto& [path, how] : want) {
+    if (how == "statted file;") how = "file;";
+  }
+  EXPECT_EQ(want["typed.vhd/blocks/0/fifo"], "member;");
+  for (int threads : {0, 1, 2, 4}) {
+    SCOPED_TRACE(threads);
+    EXPECT_EQ(walk(threads, /*typed=*/true), want);
   }
   std::filesystem::remove_all(top);
 }
