@@ -318,5 +318,63 @@ TEST_F(ExecutorRaceTest, NoFolderMadeInATreeWhileItIsBeingLockedStaysMutable) {
             << " refused (EPERM), " << made << " made and then locked\n";
 }
 
+// A writer hard-links the blocks of a tree to a folder outside the remote while the tree is being
+// locked. A block is opened by the name it was listed under (its folder is locked, so the name
+// still holds it) and examined through the descriptor only: a link that lands before the flag is
+// still seen after it, the flag undone and the tree refused; when the tree is done, every block
+// with one link is locked. Not closed (README, "Link a file elsewhere"): a link(2) that passed its
+// flag check just before the flag and takes the inode's lock only after the second look; those
+// are counted and printed, as in AHardLinkRacingTheFlagIsUndoneAndRefused.
+TEST_F(ExecutorRaceTest, ABlockHardLinkedWhileItsTreeIsBeingLockedIsUndoneAndRefused) {
+  constexpr int kRounds = 6;
+  int links = 0, done = 0, refused = 0, late = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string tree = absl::StrCat("vm/vdis/l", round, ".vhd");
+    const std::string top = root_ + "/" + tree;
+    std::vector<std::string> blocks;
+    for (int k = 0; k < 10; ++k) {
+      std::filesystem::create_directories(absl::StrCat(top, "/blocks/", k));
+      for (int j = 0; j < 50; ++j) {
+        blocks.push_back(absl::StrCat(top, "/blocks/", k, "/", j));
+        WriteFile(blocks.back(), "block");
+      }
+    }
+    const Action action = Decided(ActionKind::kProtect, tree, /*tree=*/true);
+    std::vector<std::string> made;
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      // Last blocks first, again and again: each link races the locker coming the other way.
+      while (!stop.load()) {
+        for (size_t i = blocks.size(); i-- > 0 && !stop.load();) {
+          const std::string name = absl::StrCat(outside_, "/l", round, "-", i, "-", made.size());
+          if (link(blocks[i].c_str(), name.c_str()) == 0) made.push_back(name);
+        }
+      }
+    });
+    const ActionResult r = Apply(action, round % 2 == 0 ? 1 : 3);
+    stop = true;
+    writer.join();
+    SCOPED_TRACE(absl::StrCat("round ", round, ": ", r.detail));
+    links += static_cast<int>(made.size());
+    for (const std::string& name : made) late += IsImmutable(name) ? 1 : 0;
+    if (r.outcome == Outcome::kDone) {
+      ++done;
+      for (const std::string& block : blocks) {
+        struct stat st;
+        ASSERT_EQ(stat(block.c_str(), &st), 0);
+        if (st.st_nlink == 1) EXPECT_TRUE(IsImmutable(block)) << block << " left mutable";
+      }
+    } else {
+      ++refused;
+      EXPECT_EQ(r.outcome, Outcome::kRefused);
+      EXPECT_THAT(r.detail, ::testing::HasSubstr("a hard link appeared while it was being locked"));
+    }
+  }
+  EXPECT_GT(refused, 0) << "the race was never staged: no link landed before a flag";
+  std::cout << links << " links made during " << kRounds << " locks: " << done << " done, "
+            << refused << " refused; " << late
+            << " links landed after the executor's second look\n";
+}
+
 }  // namespace
 }  // namespace xoi
