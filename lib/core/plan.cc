@@ -1,5 +1,10 @@
 #include "lib/core/plan.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <utility>
+
 namespace xoi {
 
 absl::string_view ActionKindName(ActionKind kind) {
@@ -94,6 +99,31 @@ bool IsIndexDisagreement(WarningKind kind) {
       return false;
   }
   return false;
+}
+
+void SortByPath(std::vector<Action>* actions) {
+  std::vector<Action>& a = *actions;
+  // order[k]: the entry that belongs at k. Sorted as 4-byte indices, then applied in place by
+  // following each cycle of the permutation (no second vector of entries).
+  std::vector<uint32_t> order(a.size());
+  std::iota(order.begin(), order.end(), uint32_t{0});
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const int c = a[x].path.compare(a[y].path);
+    return c != 0 ? c < 0 : x < y;
+  });
+  for (size_t start = 0; start < a.size(); ++start) {
+    if (order[start] == start) continue;
+    Action held = std::move(a[start]);
+    size_t k = start;
+    while (order[k] != start) {
+      const size_t from = order[k];
+      a[k] = std::move(a[from]);
+      order[k] = static_cast<uint32_t>(k);
+      k = from;
+    }
+    a[k] = std::move(held);
+    order[k] = static_cast<uint32_t>(k);
+  }
 }
 
 }  // namespace xoi

@@ -7,7 +7,13 @@ namespace xoi {
 std::string Printable(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (unsigned char c : text) {
+  // Runs of bytes printed as they are go out whole; only the others are escaped one by one.
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '\n':
         out += "\\n";
@@ -22,13 +28,10 @@ std::string Printable(absl::string_view text) {
         out += "\\\\";
         break;
       default:
-        if (c < 0x20 || c >= 0x7f) {
-          absl::StrAppendFormat(&out, "\\x%02x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+        absl::StrAppendFormat(&out, "\\x%02x", c);
     }
   }
+  out.append(text.data() + run, text.size() - run);
   return out;
 }
 

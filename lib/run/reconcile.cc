@@ -130,8 +130,7 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
     report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
   }
   ImportXoDaemonIndex(fs, state, session, remote, settings, options.dry_run, &plan);
-  std::sort(plan.actions.begin(), plan.actions.end(),
-            [](const Action& a, const Action& b) { return a.path < b.path; });
+  SortByPath(&plan.actions);
   std::sort(plan.warnings.begin(), plan.warnings.end(),
             [](const Warning& a, const Warning& b) { return a.path < b.path; });
   std::sort(report->errors.begin(), report->errors.end(),
