@@ -253,7 +253,11 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
         return true;
       }
       auto again = fs.StatFd(sub->get(), member_path);
-      if (!again.ok() || !again->SameIdentity(*st)) return true;  // swapped since the statx
+      if (!again.ok()) {  // its members would go unvisited: said, never silent
+        visit.error(member_path, again.status());
+        return true;
+      }
+      if (!again->SameIdentity(*st)) return true;  // swapped since the statx
       absl::Status walked = WalkTreeAt(fs, sub->get(), member_path, dev, depth + 1, visit, stopped);
       if (!walked.ok()) visit.error(member_path, walked);
     }
@@ -331,7 +335,11 @@ class SharedTreeWalk {
           continue;
         }
         absl::StatusOr<FileStat> again = fs_.StatFd(sub->get(), path);
-        if (!again.ok() || !again->SameIdentity(folder.stat)) continue;  // swapped meanwhile
+        if (!again.ok()) {  // its members would go unvisited: said, never silent
+          visit_.error(path, again.status());
+          continue;
+        }
+        if (!again->SameIdentity(folder.stat)) continue;  // swapped meanwhile
         opened = *std::move(sub);
       }
       const int dir_fd = top ? top_fd_ : opened.get();

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "lib/core/glob_set.h"
+#include "lib/fs/fake_file_system.h"
 #include "lib/fs/file_system.h"
 
 namespace xoi {
@@ -206,6 +207,40 @@ TEST(WalkTreeTest, RegularFilesGoUnexaminedToTheirOwnCallback) {
   for (int threads : {0, 1, 2, 4}) {
     SCOPED_TRACE(threads);
     EXPECT_EQ(walk(threads, /*typed=*/true), want);
+  }
+  std::filesystem::remove_all(top);
+}
+
+// A folder that is opened again to be listed but cannot be examined then (EIO on its statx) is an
+// error named by its path: its members are never skipped in silence (a tree being locked would
+// otherwise be reported done with that folder's blocks mutable).
+TEST(WalkTreeTest, AFolderThatCannotBeExaminedOnceOpenedIsAnError) {
+  const std::string top = MakeTree("failing.vhd");
+  for (int threads : {0, 1, 2}) {
+    SCOPED_TRACE(threads);
+    FakeFileSystem fs;
+    absl::StatusOr<Fd> top_fd = fs.OpenDirByPath(top);
+    ASSERT_TRUE(top_fd.ok()) << top_fd.status();
+    const absl::StatusOr<FileStat> top_stat = fs.StatFd(top_fd->get(), "failing.vhd");
+    ASSERT_TRUE(top_stat.ok());
+    // The folder's first statx (from its parent's listing) passes; the one after opening fails.
+    fs.Before(FakeFileSystem::Op::kStat, "failing.vhd/blocks/39", [] {});
+    fs.FailExactly(FakeFileSystem::Op::kStat, "failing.vhd/blocks/39", EIO);
+    std::mutex mu;
+    std::vector<std::string> errors;
+    const TreeVisit visit{[](const Member&) { return true; },
+                          [&](const std::string& path, const absl::Status& status) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            errors.push_back(absl::StrCat(path, ": ", status.message()));
+                          }};
+    const absl::Status walked =
+        threads == 0
+            ? WalkTree(fs, top_fd->get(), "failing.vhd", top_stat->dev, visit)
+            : WalkTreeShared(fs, top_fd->get(), "failing.vhd", top_stat->dev, visit, threads);
+    EXPECT_TRUE(walked.ok()) << walked;
+    EXPECT_EQ(errors, std::vector<std::string>{
+                          "failing.vhd/blocks/39: injected fault in failing.vhd/blocks/39: "
+                          "Input/output error"});
   }
   std::filesystem::remove_all(top);
 }
