@@ -94,8 +94,9 @@ class FileSystem {
   // Takes and releases the inode's own lock, so that operations which checked the inode before
   // and are waiting for its lock (link(2) checks the immutable flag before taking it) finish
   // first. It does so with fchmod(fd, mode), which the kernel refuses on an immutable inode only
-  // once it holds that lock; `mode` is the inode's mode as last seen, so that even where the
-  // flag did not take nothing changes.
+  // once it holds that lock. `mode` is the inode's mode as last seen: where the flag did not take
+  // (a filesystem the start-up probe refuses), the fchmod succeeds, sets that mode again and moves
+  // the ctime, and the caller's look that follows reports the failure.
   virtual void WaitForInodeLock(int fd, mode_t mode) = 0;
 
   // Takes a read lease on the regular file `fd` (opened read-only): fails with EAGAIN
