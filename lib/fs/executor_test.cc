@@ -362,7 +362,9 @@ TEST_F(ExecutorRaceTest, ABlockHardLinkedWhileItsTreeIsBeingLockedIsUndoneAndRef
       for (const std::string& block : blocks) {
         struct stat st;
         ASSERT_EQ(stat(block.c_str(), &st), 0);
-        if (st.st_nlink == 1) EXPECT_TRUE(IsImmutable(block)) << block << " left mutable";
+        if (st.st_nlink == 1) {
+          EXPECT_TRUE(IsImmutable(block)) << block << " left mutable";
+        }
       }
     } else {
       ++refused;
