@@ -283,8 +283,9 @@ TEST_F(StagedAttackTest, ABackupWrittenWhileTheClockWasBehindDoesNotExpireEarly)
   // second after the run's (shifted) clock, and a backup changed "in the future" waits to settle.
   ASSERT_TRUE(SetTimes({{"xo-vm-backups/vm1/20261201T000000Z.xva", Now() - 2 * kDay - 1},
                         {"xo-vm-backups/vm1/20261201T000000Z.json", Now() - 2 * kDay - 1}}));
-  ASSERT_EQ(RunAt("-2d").exit_code, 0);
-  ASSERT_TRUE(Locked("xo-vm-backups/vm1/20261201T000000Z.xva"));
+  const ProcessResult behind = RunAt("-2d");
+  ASSERT_EQ(behind.exit_code, 0) << behind.out << behind.err;
+  ASSERT_TRUE(Locked("xo-vm-backups/vm1/20261201T000000Z.xva")) << behind.out << behind.err;
   // Six days after it was really written (eight by its ctime), it is still within its 7 days.
   const ProcessResult later = RunAt("+6d");
   EXPECT_EQ(later.exit_code, 0) << later.out << later.err;
@@ -325,7 +326,7 @@ TEST_F(StagedAttackTest, HidingFoldersFromTheWalkDoesNotHoldRetentionHostage) {
   }
   const ProcessResult r = RunAt("+121h");
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(Count(r, "lifted"), 128) << "an ordinary day's expiries were held back";
+  EXPECT_EQ(Count(r, "lifted"), 128) << "an ordinary day's expiries were held back\n" << r.out << r.err;
 }
 
 // ---------------------------------------------------------------------------------------------
