@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
@@ -221,14 +222,43 @@ class Walker {
   WorkStack stack_;
 };
 
-// The statx of member `name` of the folder `dir_fd`; nullopt when it cannot be examined (told to
-// `visit.error`, unless it vanished).
-std::optional<FileStat> StatMember(FileSystem& fs, int dir_fd, const std::string& name,
-                                   const std::string& member_path, const TreeVisit& visit) {
+// One entry `name` of the tree's folder `dir_fd` (named `path`): a regular file (as getdents types
+// it) goes to visit.regular_file when that is set; anything else is examined and handed to `take`
+// as a member, with whether the walk goes into it (a folder of the tree's device that
+// visit.enter lets in). Returns false when the walk stops.
+bool VisitEntry(FileSystem& fs, int dir_fd, const std::string& path, absl::string_view name_view,
+                unsigned char type, uint64_t dev, const TreeVisit& visit,
+                absl::FunctionRef<bool(const Member& member, bool enter)> take) {
+  const std::string name(name_view);
+  std::string member_path = Join(path, name);
+  if (type == DT_REG && visit.regular_file) {
+    return visit.regular_file(dir_fd, name.c_str(), member_path);
+  }
   absl::StatusOr<FileStat> st = fs.StatAt(dir_fd, name.c_str(), member_path);
-  if (st.ok()) return *st;
-  if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
-  return std::nullopt;
+  if (!st.ok()) {
+    if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
+    return true;
+  }
+  const Member member{dir_fd, name.c_str(), std::move(member_path), *st};
+  return take(member, st->is_dir() && st->dev == dev && (!visit.enter || visit.enter(member)));
+}
+
+// The folder `expected` of a tree, reopened (`opened`) to be listed, if it is still that folder;
+// nullopt when it vanished, was swapped meanwhile, or cannot be examined (told to visit.error:
+// its members would go unvisited, which is never silent).
+std::optional<Fd> ReopenChecked(FileSystem& fs, absl::StatusOr<Fd> opened, const std::string& path,
+                                const FileStat& expected, const TreeVisit& visit) {
+  if (!opened.ok()) {
+    if (ErrnoOf(opened.status()) != ENOENT) visit.error(path, opened.status());
+    return std::nullopt;
+  }
+  absl::StatusOr<FileStat> again = fs.StatFd(opened->get(), path);
+  if (!again.ok()) {
+    visit.error(path, again.status());
+    return std::nullopt;
+  }
+  if (!again->SameIdentity(expected)) return std::nullopt;
+  return *std::move(opened);
 }
 
 absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
@@ -236,34 +266,24 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
   if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
   // Members are visited as the listing returns them, never collected first: a VHD directory of a
   // 2 TB disk holds a million blocks in one folder, and their names alone would take tens of MB.
-  return fs.ListDir(dir_fd, path, [&](absl::string_view name_view, unsigned char type) {
-    const std::string name(name_view);
-    const std::string member_path = Join(path, name);
-    if (type == DT_REG && visit.regular_file) {
-      if (!visit.regular_file(dir_fd, name.c_str(), member_path)) *stopped = true;
-      return !*stopped;
-    }
-    const std::optional<FileStat> st = StatMember(fs, dir_fd, name, member_path, visit);
-    if (!st) return true;
-    Member member{dir_fd, name.c_str(), member_path, *st};
-    if (st->is_dir() && st->dev == dev && (!visit.enter || visit.enter(member))) {
-      auto sub = fs.OpenAt(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY, member_path);
-      if (!sub.ok()) {
-        if (ErrnoOf(sub.status()) != ENOENT) visit.error(member_path, sub.status());
-        return true;
-      }
-      auto again = fs.StatFd(sub->get(), member_path);
-      if (!again.ok()) {  // its members would go unvisited: said, never silent
-        visit.error(member_path, again.status());
-        return true;
-      }
-      if (!again->SameIdentity(*st)) return true;  // swapped since the statx
-      absl::Status walked = WalkTreeAt(fs, sub->get(), member_path, dev, depth + 1, visit, stopped);
-      if (!walked.ok()) visit.error(member_path, walked);
-    }
-    if (*stopped) return false;
-    if (!visit.member(member)) *stopped = true;
-    return !*stopped;
+  return fs.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char type) {
+    const bool go_on =
+        VisitEntry(fs, dir_fd, path, name, type, dev, visit, [&](const Member& member, bool enter) {
+          if (enter) {
+            std::optional<Fd> sub = ReopenChecked(
+                fs, fs.OpenAt(dir_fd, member.name, O_RDONLY | O_DIRECTORY, member.path),
+                member.path, member.stat, visit);
+            if (sub) {
+              absl::Status walked =
+                  WalkTreeAt(fs, sub->get(), member.path, dev, depth + 1, visit, stopped);
+              if (!walked.ok()) visit.error(member.path, walked);
+            }
+            if (*stopped) return false;
+          }
+          return visit.member(member);
+        });
+    if (!go_on) *stopped = true;
+    return go_on;
   });
 }
 
@@ -327,26 +347,18 @@ class SharedTreeWalk {
     while (Pop(&folder)) {
       const bool top = folder.relative.empty();
       const std::string path = top ? top_path_ : Join(top_path_, folder.relative);
-      Fd opened;
+      std::optional<Fd> opened;
       if (!top) {
-        absl::StatusOr<Fd> sub = fs_.OpenBeneath(top_fd_, folder.relative, O_RDONLY | O_DIRECTORY);
-        if (!sub.ok()) {
-          if (ErrnoOf(sub.status()) != ENOENT) visit_.error(path, sub.status());
-          continue;
-        }
-        absl::StatusOr<FileStat> again = fs_.StatFd(sub->get(), path);
-        if (!again.ok()) {  // its members would go unvisited: said, never silent
-          visit_.error(path, again.status());
-          continue;
-        }
-        if (!again->SameIdentity(folder.stat)) continue;  // swapped meanwhile
-        opened = *std::move(sub);
+        opened =
+            ReopenChecked(fs_, fs_.OpenBeneath(top_fd_, folder.relative, O_RDONLY | O_DIRECTORY),
+                          path, folder.stat, visit_);
+        if (!opened) continue;
       }
-      const int dir_fd = top ? top_fd_ : opened.get();
+      const int dir_fd = top ? top_fd_ : opened->get();
       const absl::Status listed =
           fs_.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char type) {
             if (stopped()) return false;
-            if (Visit(folder, dir_fd, path, std::string(name), type)) return true;
+            if (Visit(folder, dir_fd, path, name, type)) return true;
             Stop();
             return false;
           });
@@ -360,23 +372,17 @@ class SharedTreeWalk {
   }
 
   // One entry of `folder` (open as `dir_fd`, named `path`); false: the walk stops.
-  bool Visit(const Folder& folder, int dir_fd, const std::string& path, const std::string& name,
+  bool Visit(const Folder& folder, int dir_fd, const std::string& path, absl::string_view name,
              unsigned char type) {
-    const std::string member_path = Join(path, name);
-    if (type == DT_REG && visit_.regular_file) {
-      return visit_.regular_file(dir_fd, name.c_str(), member_path);
-    }
-    const std::optional<FileStat> st = StatMember(fs_, dir_fd, name, member_path, visit_);
-    if (!st) return true;
-    Member member{dir_fd, name.c_str(), member_path, *st};
-    if (st->is_dir() && st->dev == dev_ && (!visit_.enter || visit_.enter(member))) {
-      if (folder.depth + 1 > kMaxTreeDepth) {
-        visit_.error(member_path, ErrnoError(ELOOP, "walk (tree too deep)", member_path));
-      } else {
-        Push(Folder{Join(folder.relative, name), *st, folder.depth + 1});
-      }
-    }
-    return visit_.member(member);
+    return VisitEntry(
+        fs_, dir_fd, path, name, type, dev_, visit_, [&](const Member& member, bool enter) {
+          if (enter && folder.depth + 1 > kMaxTreeDepth) {
+            visit_.error(member.path, ErrnoError(ELOOP, "walk (tree too deep)", member.path));
+          } else if (enter) {
+            Push(Folder{Join(folder.relative, member.name), member.stat, folder.depth + 1});
+          }
+          return visit_.member(member);
+        });
   }
 
   bool stopped() const { return stopped_.load(std::memory_order_relaxed); }
