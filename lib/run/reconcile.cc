@@ -59,13 +59,14 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan` and `errors`; returns the items seen. The plan is sized
-  // once and each slot freed as soon as it is moved: at the first protection of a large remote
-  // the entries are the run's largest allocation, and a doubling vector beside the slots' held
-  // them about three times over.
-  uint64_t Collect(Plan* plan, std::vector<Problem>* errors) {
+  // Moves everything found into `plan` and `errors`, leaving room in the plan for `room` entries
+  // more; returns the items seen. The plan is sized once and each slot freed as soon as it is
+  // moved: at the first protection of a large remote the entries are the run's largest
+  // allocation, and a vector that doubles beside the slots (or when an entry is added after
+  // them) holds them about three times over.
+  uint64_t Collect(Plan* plan, std::vector<Problem>* errors, size_t room) {
     uint64_t seen = 0;
-    size_t entries = plan->actions.size();
+    size_t entries = plan->actions.size() + room;
     for (const Slot& slot : slots_) entries += slot.actions.size();
     plan->actions.reserve(entries);
     for (Slot& slot : slots_) {
@@ -115,7 +116,6 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   // Facts and rules, item by item, as the walk finds them.
   ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
-  report->counts.seen = items.Collect(&plan, &report->errors);
 
   // The index records the walk did not reach, read back from their day files (none in the steady
   // state).
@@ -129,6 +129,10 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
     // What cannot be read again is not lifted: it waits for a run that can.
     report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
   }
+  // Room for the remote's own files and the few entries an import of XO's index usually adds (the
+  // one run that switches from XO's daemon may add more, and grow the plan once).
+  constexpr size_t kRoom = 64;
+  report->counts.seen = items.Collect(&plan, &report->errors, kRoom);
   ImportXoDaemonIndex(fs, state, session, remote, settings, options.dry_run, &plan);
   SortByPath(&plan.actions);
   std::sort(plan.warnings.begin(), plan.warnings.end(),
