@@ -86,13 +86,11 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   // undo, and refuse.
   fs.WaitForInodeLock(fd, st.mode);
   auto after = fs.StatFd(fd, path);
+  // A filesystem may accept the flag and ignore it. The look tells: statx reports the flag on every
+  // filesystem a remote may be on (CheckImmutableSupport refuses the others), and the walks never
+  // leave the remote's filesystem.
   if (after.ok() && !after->immutable) {
-    // Where statx does not report the flag, it is read back the long way.
-    auto flags = after->immutable_known ? absl::StatusOr<int>(0) : fs.GetInodeFlags(fd, path);
-    if (!flags.ok()) return flags.status();
-    if ((*flags & FS_IMMUTABLE_FL) == 0) {
-      return ErrnoError(EOPNOTSUPP, "set immutable flag (ignored by the filesystem) of", path);
-    }
+    return ErrnoError(EOPNOTSUPP, "set immutable flag (ignored by the filesystem) of", path);
   }
   if (!after.ok() || after->nlink > 1) {
     absl::Status undone = SetImmutable(fs, fd, false, path).status();
