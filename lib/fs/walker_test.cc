@@ -110,13 +110,21 @@ std::string MakeTree(const std::string& name) {
   return top;
 }
 
+// Walks the tree at `top` (named `name` in the walk): WalkTree when `threads` is 0, else
+// WalkTreeShared with that many threads.
+absl::Status WalkTop(FileSystem& fs, const std::string& top, const std::string& name,
+                     const TreeVisit& visit, int threads) {
+  absl::StatusOr<Fd> top_fd = fs.OpenDirByPath(top);
+  if (!top_fd.ok()) return top_fd.status();
+  const absl::StatusOr<FileStat> top_stat = fs.StatFd(top_fd->get(), name);
+  if (!top_stat.ok()) return top_stat.status();
+  return threads == 0 ? WalkTree(fs, top_fd->get(), name, top_stat->dev, visit)
+                      : WalkTreeShared(fs, top_fd->get(), name, top_stat->dev, visit, threads);
+}
+
 TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
   const std::string top = MakeTree("tree.vhd");
 
-  absl::StatusOr<Fd> top_fd = RealFileSystem().OpenDirByPath(top);
-  ASSERT_TRUE(top_fd.ok()) << top_fd.status();
-  const absl::StatusOr<FileStat> top_stat = RealFileSystem().StatFd(top_fd->get(), "tree.vhd");
-  ASSERT_TRUE(top_stat.ok());
   auto walk = [&](int threads) {
     std::mutex mu;
     std::map<std::string, int> members;
@@ -140,10 +148,7 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
                             entered.insert(m.path);
                             return true;
                           }};
-    const absl::Status walked =
-        threads == 0 ? WalkTree(RealFileSystem(), top_fd->get(), "tree.vhd", top_stat->dev, visit)
-                     : WalkTreeShared(RealFileSystem(), top_fd->get(), "tree.vhd", top_stat->dev,
-                                      visit, threads);
+    const absl::Status walked = WalkTop(RealFileSystem(), top, "tree.vhd", visit, threads);
     EXPECT_TRUE(walked.ok()) << walked;
     EXPECT_TRUE(errors.empty()) << errors.front();
     EXPECT_TRUE(early.empty()) << early.front() << " visited before its folder was entered";
@@ -165,10 +170,6 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
 TEST(WalkTreeTest, RegularFilesGoUnexaminedToTheirOwnCallback) {
   const std::string top = MakeTree("typed.vhd");
   ASSERT_EQ(mkfifo((top + "/blocks/0/fifo").c_str(), 0644), 0);
-  absl::StatusOr<Fd> top_fd = RealFileSystem().OpenDirByPath(top);
-  ASSERT_TRUE(top_fd.ok()) << top_fd.status();
-  const absl::StatusOr<FileStat> top_stat = RealFileSystem().StatFd(top_fd->get(), "typed.vhd");
-  ASSERT_TRUE(top_stat.ok());
   auto walk = [&](int threads, bool typed) {
     std::mutex mu;
     std::map<std::string, std::string> seen;  // path -> how it was visited
@@ -191,10 +192,7 @@ TEST(WalkTreeTest, RegularFilesGoUnexaminedToTheirOwnCallback) {
         return true;
       };
     }
-    const absl::Status walked =
-        threads == 0 ? WalkTree(RealFileSystem(), top_fd->get(), "typed.vhd", top_stat->dev, visit)
-                     : WalkTreeShared(RealFileSystem(), top_fd->get(), "typed.vhd", top_stat->dev,
-                                      visit, threads);
+    const absl::Status walked = WalkTop(RealFileSystem(), top, "typed.vhd", visit, threads);
     EXPECT_TRUE(walked.ok()) << walked;
     return seen;
   };
@@ -219,10 +217,6 @@ TEST(WalkTreeTest, AFolderThatCannotBeExaminedOnceOpenedIsAnError) {
   for (int threads : {0, 1, 2}) {
     SCOPED_TRACE(threads);
     FakeFileSystem fs;
-    absl::StatusOr<Fd> top_fd = fs.OpenDirByPath(top);
-    ASSERT_TRUE(top_fd.ok()) << top_fd.status();
-    const absl::StatusOr<FileStat> top_stat = fs.StatFd(top_fd->get(), "failing.vhd");
-    ASSERT_TRUE(top_stat.ok());
     // The folder's first statx (from its parent's listing) passes; the one after opening fails.
     fs.Before(FakeFileSystem::Op::kStat, "failing.vhd/blocks/39", [] {});
     fs.FailExactly(FakeFileSystem::Op::kStat, "failing.vhd/blocks/39", EIO);
@@ -233,10 +227,7 @@ TEST(WalkTreeTest, AFolderThatCannotBeExaminedOnceOpenedIsAnError) {
                             std::lock_guard<std::mutex> lock(mu);
                             errors.push_back(absl::StrCat(path, ": ", status.message()));
                           }};
-    const absl::Status walked =
-        threads == 0
-            ? WalkTree(fs, top_fd->get(), "failing.vhd", top_stat->dev, visit)
-            : WalkTreeShared(fs, top_fd->get(), "failing.vhd", top_stat->dev, visit, threads);
+    const absl::Status walked = WalkTop(fs, top, "failing.vhd", visit, threads);
     EXPECT_TRUE(walked.ok()) << walked;
     EXPECT_EQ(errors, std::vector<std::string>{
                           "failing.vhd/blocks/39: injected fault in failing.vhd/blocks/39: "
