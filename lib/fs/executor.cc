@@ -134,17 +134,21 @@ class TreeLocker {
         locked_at_(action.stat.birth) {}
 
   // Locks every lockable member below the open, already locked folder `dir_fd`; stops at the
-  // first failure (members being locked on other threads then still finish).
-  void LockBelow(int dir_fd, const std::string& path, int threads) {
-    const absl::Status walked = WalkTreeShared(
-        fs_, dir_fd, path, dev_,
-        TreeVisit{[&](const Member& m) { return LockFile(m); },
-                  [&](const std::string&, const absl::Status& status) { Fail(status); },
-                  [&](const Member& m) { return LockFolder(m); },
-                  [&](int parent_fd, const char* name, const std::string& member_path) {
-                    return LockRegular(parent_fd, name, member_path);
-                  }},
-        threads);
+  // first failure (members being locked on other threads then still finish). `mostly_locked`: the
+  // tree was locked before (a protection finished by a later run, a tree XO's daemon locked), so
+  // its members are examined by name, which tells a locked one in one call, instead of being
+  // opened and examined through the descriptor (three calls, which only pay for a member that
+  // still has to be locked).
+  void LockBelow(int dir_fd, const std::string& path, int threads, bool mostly_locked) {
+    TreeVisit visit{[&](const Member& m) { return LockFile(m); },
+                    [&](const std::string&, const absl::Status& status) { Fail(status); },
+                    [&](const Member& m) { return LockFolder(m); }};
+    if (!mostly_locked) {
+      visit.regular_file = [&](int parent_fd, const char* name, const std::string& member_path) {
+        return LockRegular(parent_fd, name, member_path);
+      };
+    }
+    const absl::Status walked = WalkTreeShared(fs_, dir_fd, path, dev_, visit, threads);
     if (!walked.ok()) Fail(walked);
   }
 
@@ -334,7 +338,10 @@ ActionResult Executor::Protect(const Action& action) {
   // to a locked folder, so what was listed is all there is.
   TreeLocker locker(fs_, action);
   auto top_changed = ChangeFlag(fs_, top->fd.get(), *top_stat, true, action.path);
-  if (top_changed.ok()) locker.LockBelow(top->fd.get(), action.path, tree_threads_);
+  if (top_changed.ok()) {
+    locker.LockBelow(top->fd.get(), action.path, tree_threads_,
+                     /*mostly_locked=*/top_stat->immutable);
+  }
   const absl::Status failed = top_changed.ok() ? locker.error() : top_changed.status();
   const uint64_t changed = locker.flags_changed() + (top_changed.ok() && *top_changed ? 1 : 0);
   // Whatever was locked is recorded, even half-way (as incomplete: the next run finishes it), so
