@@ -205,6 +205,30 @@ TEST_P(AttackTest, AFolderMadeInsideAVhdDirectoryWhileItIsBeingLockedDoesNotStay
   EXPECT_GT(strikes, 0) << "the race was never staged";
 }
 
+// A chain of folders too deep to walk, planted in a VHD directory before it was locked, kept the
+// whole backup waiting for ever ("changed 0s ago"): unlocked, and no error said so. The backup is
+// now locked down to the walk's reach, and the run names the first folder beyond it, left as it is.
+TEST_P(AttackTest, FoldersTooDeepToWalkDoNotKeepABackupUnlocked) {
+  const std::string vhd = "xo-vm-backups/vm1/vdis/job/vdi/data/20261201T000000Z.vhd";
+  const std::string dir = root_ + "/" + vhd;
+  std::string last_in_reach = vhd + "/blocks";  // one level below the top, then 31 more
+  for (int level = 2; level <= 32; ++level) last_in_reach += "/d";
+  const std::string beyond = last_in_reach + "/d";
+  std::filesystem::create_directories(root_ + "/" + beyond + "/d/d/d/d/d/d/d");
+  std::filesystem::create_directories(dir + "/blocks/0");
+  WriteFile(dir + "/bat", "bat");
+  WriteFile(dir + "/blocks/0/0", "block");
+  WriteFile(root_ + "/xo-vm-backups/vm1/20261201T000000Z.json", "{}");
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Locked(vhd)) << r.out;
+  EXPECT_TRUE(Locked(vhd + "/blocks/0/0"));
+  EXPECT_TRUE(Locked(last_in_reach));
+  EXPECT_FALSE(Locked(beyond));
+  EXPECT_THAT(r.out, AllOf(HasSubstr(beyond), HasSubstr("beyond the walk's reach")));
+}
+
 // A folder inside a locked VHD directory that is mutable (made by root, or by an older version of
 // this program that lost the race above) holds whatever was renamed into it. The directory's lift
 // must not descend into it, nor clear anything born after the directory was locked.
@@ -326,7 +350,8 @@ TEST_F(StagedAttackTest, HidingFoldersFromTheWalkDoesNotHoldRetentionHostage) {
   }
   const ProcessResult r = RunAt("+121h");
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(Count(r, "lifted"), 128) << "an ordinary day's expiries were held back\n" << r.out << r.err;
+  EXPECT_EQ(Count(r, "lifted"), 128) << "an ordinary day's expiries were held back\n"
+                                     << r.out << r.err;
 }
 
 // ---------------------------------------------------------------------------------------------

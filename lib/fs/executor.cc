@@ -171,6 +171,10 @@ class TreeLocker {
   // Every member the walk examined (folders, and what getdents could not type), after the folder
   // holding it was entered; folders were locked on the way in.
   bool LockFile(const Member& m) {
+    if (m.beyond_reach) {  // never entered, so not locked either: nothing below it would be
+      Note(m.path, kBeyondReach);
+      return true;
+    }
     if (NotLockable(m.stat, m.path)) return true;
     if (!m.stat.is_dir()) Lock(m);
     return !failed();
@@ -204,9 +208,14 @@ class TreeLocker {
   bool NotLockable(const FileStat& st, const std::string& path) {
     const std::string why = Unlockable(st, dev_);
     if (why.empty()) return false;
+    Note(path, why);
+    return true;
+  }
+
+  // A member left as it is, named in the outcome.
+  void Note(const std::string& path, absl::string_view why) {
     std::lock_guard<std::mutex> lock(mu_);
     odd_.push_back(absl::StrCat(path, " (", why, ")"));
-    return true;
   }
 
   bool Lock(const Member& m) {
@@ -372,7 +381,8 @@ ActionResult Executor::Lift(const Action& action) {
             [&](const Member& m) {
               if (!m.stat.is_regular() && !m.stat.is_dir()) return true;  // never locked
               if (!m.stat.immutable) {
-                if (m.stat.is_dir()) mutable_folders.push_back(m.path);
+                // Beyond reach: left mutable by the protection, not tampered with.
+                if (m.stat.is_dir() && !m.beyond_reach) mutable_folders.push_back(m.path);
                 return true;
               }
               if (!belongs(m)) {

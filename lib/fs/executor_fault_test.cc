@@ -33,6 +33,7 @@
 #include "lib/fs/executor.h"
 #include "lib/fs/fake_file_system.h"
 #include "lib/fs/index.h"
+#include "lib/fs/walker.h"
 #include "lib/fs/index_testing.h"
 
 namespace xoi {
@@ -455,6 +456,23 @@ TEST_F(ExecutorFaultTest, FinishingATreeDoesNotOpenItsLockedMembersAgain) {
   const std::optional<IndexRecord> record = RecordOf(kTree);
   ASSERT_NE(record, std::nullopt);
   EXPECT_TRUE(record->complete);
+}
+
+// A chain of folders deeper than the walk goes, planted in a tree: the tree is locked down to the
+// walk's reach, and the first folder beyond it is named and left mutable (so that a lift, which
+// enters only locked folders, never has to go where the walk cannot).
+TEST_F(ExecutorFaultTest, ATreeIsLockedDownToTheWalksReach) {
+  std::string chain = std::string(kTree) + "/blocks";  // one level below the top
+  for (int level = 2; level <= kMaxTreeDepth + 3; ++level) chain += "/d";
+  std::filesystem::create_directories(Abs(chain));
+  const std::string last_in_reach = chain.substr(0, chain.size() - 3 * 2);
+  const std::string beyond = last_in_reach + "/d";
+  const ActionResult r = Apply(Decided(ActionKind::kProtect, kTree, true));
+  EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
+  EXPECT_THAT(r.detail, AllOf(HasSubstr(beyond + " ("), HasSubstr(kBeyondReach)));
+  EXPECT_TRUE(fake_.IsImmutable(Abs(last_in_reach)));
+  EXPECT_FALSE(fake_.IsImmutable(Abs(beyond)));
+  EXPECT_TRUE(fake_.IsImmutable(Abs(kTree) + "/blocks/0/1"));
 }
 
 // A run killed after the flag and before its Flush: the next run finds the file immutable and

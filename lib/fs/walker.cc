@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -18,10 +19,6 @@
 
 namespace xoi {
 namespace {
-
-// Trees deeper than this are refused: XO's VHD directories are three levels deep, and a hostile
-// tree must not exhaust descriptors or stack.
-constexpr int kMaxTreeDepth = 32;
 
 std::string Join(absl::string_view dir, absl::string_view name) {
   return dir.empty() ? std::string(name) : absl::StrCat(dir, "/", name);
@@ -222,12 +219,13 @@ class Walker {
   WorkStack stack_;
 };
 
-// One entry `name` of the tree's folder `dir_fd` (named `path`): a regular file (as getdents types
-// it) goes to visit.regular_file when that is set; anything else is examined and handed to `take`
-// as a member, with whether the walk goes into it (a folder of the tree's device that
-// visit.enter lets in). Returns false when the walk stops.
-bool VisitEntry(FileSystem& fs, int dir_fd, const std::string& path, absl::string_view name_view,
-                unsigned char type, uint64_t dev, const TreeVisit& visit,
+// One entry `name` of the tree's folder `dir_fd` (named `path`, `depth` levels below the top): a
+// regular file (as getdents types it) goes to visit.regular_file when that is set; anything else
+// is examined and handed to `take` as a member, with whether the walk goes into it (a folder of the
+// tree's device, within reach, that visit.enter lets in). Returns false when the walk stops.
+bool VisitEntry(FileSystem& fs, int dir_fd, const std::string& path, int depth,
+                absl::string_view name_view, unsigned char type, uint64_t dev,
+                const TreeVisit& visit,
                 absl::FunctionRef<bool(const Member& member, bool enter)> take) {
   const std::string name(name_view);
   std::string member_path = Join(path, name);
@@ -239,8 +237,11 @@ bool VisitEntry(FileSystem& fs, int dir_fd, const std::string& path, absl::strin
     if (ErrnoOf(st.status()) != ENOENT) visit.error(member_path, st.status());
     return true;
   }
-  const Member member{dir_fd, name.c_str(), std::move(member_path), *st};
-  return take(member, st->is_dir() && st->dev == dev && (!visit.enter || visit.enter(member)));
+  const bool beyond_reach =
+      st->is_dir() && (depth + 1 > kMaxTreeDepth || member_path.size() >= PATH_MAX);
+  const Member member{dir_fd, name.c_str(), std::move(member_path), *st, beyond_reach};
+  return take(member, st->is_dir() && st->dev == dev && !beyond_reach &&
+                          (!visit.enter || visit.enter(member)));
 }
 
 // The folder `expected` of a tree, reopened (`opened`) to be listed, if it is still that folder;
@@ -263,12 +264,11 @@ std::optional<Fd> ReopenChecked(FileSystem& fs, absl::StatusOr<Fd> opened, const
 
 absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
                         int depth, const TreeVisit& visit, bool* stopped) {
-  if (depth > kMaxTreeDepth) return ErrnoError(ELOOP, "walk (tree too deep)", path);
   // Members are visited as the listing returns them, never collected first: a VHD directory of a
   // 2 TB disk holds a million blocks in one folder, and their names alone would take tens of MB.
   return fs.ListDir(dir_fd, path, [&](absl::string_view name, unsigned char type) {
-    const bool go_on =
-        VisitEntry(fs, dir_fd, path, name, type, dev, visit, [&](const Member& member, bool enter) {
+    const bool go_on = VisitEntry(
+        fs, dir_fd, path, depth, name, type, dev, visit, [&](const Member& member, bool enter) {
           if (enter) {
             std::optional<Fd> sub = ReopenChecked(
                 fs, fs.OpenAt(dir_fd, member.name, O_RDONLY | O_DIRECTORY, member.path),
@@ -375,10 +375,9 @@ class SharedTreeWalk {
   bool Visit(const Folder& folder, int dir_fd, const std::string& path, absl::string_view name,
              unsigned char type) {
     return VisitEntry(
-        fs_, dir_fd, path, name, type, dev_, visit_, [&](const Member& member, bool enter) {
-          if (enter && folder.depth + 1 > kMaxTreeDepth) {
-            visit_.error(member.path, ErrnoError(ELOOP, "walk (tree too deep)", member.path));
-          } else if (enter) {
+        fs_, dir_fd, path, folder.depth, name, type, dev_, visit_,
+        [&](const Member& member, bool enter) {
+          if (enter) {
             Push(Folder{Join(folder.relative, member.name), member.stat, folder.depth + 1});
           }
           return visit_.member(member);

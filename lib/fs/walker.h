@@ -40,12 +40,24 @@ class WalkVisitor {
 // Walks the directory `root_fd` (the remote root) with `jobs` threads (at least 1), through `fs`.
 WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, WalkVisitor* visitor);
 
+// How far a tree walk goes: folders at most this many levels below the tree's top, whose path in
+// the remote is shorter than PATH_MAX (what the kernel opens by path). XO's VHD directories are two
+// levels deep; a hostile chain of folders must not exhaust descriptors or stack, nor keep its tree
+// from being walked at all.
+inline constexpr int kMaxTreeDepth = 32;
+// Why a folder beyond that is left as it is, for reports.
+inline constexpr char kBeyondReach[] =
+    "a folder beyond the walk's reach (more than 32 levels deep, or a path of 4096 bytes or more)";
+
 // One member of a tree item, as WalkTree reports it.
 struct Member {
   int parent_fd;     // the directory holding it, open for the duration of the call
   const char* name;  // its name in parent_fd
   std::string path;  // relative to the remote root
   const FileStat& stat;
+  // A folder beyond the walk's reach (kMaxTreeDepth, PATH_MAX): visited, never entered (`enter`
+  // is not asked), and its members are not visited.
+  bool beyond_reach = false;
 };
 
 // What WalkTree does with the members it finds.
@@ -54,8 +66,8 @@ struct TreeVisit {
   std::function<bool(const Member&)> member;
   // Errors on single members (not ENOENT: vanished members are skipped); the walk goes on.
   std::function<void(const std::string& path, const absl::Status& status)> error;
-  // Asked before a member folder (on the tree's filesystem) is entered; false: its members are not
-  // visited, and `member` is still called for it. Null: every folder is entered.
+  // Asked before a member folder (on the tree's filesystem, within reach) is entered; false: its
+  // members are not visited, and `member` is still called for it. Null: every folder is entered.
   std::function<bool(const Member&)> enter;
   // When set, a member that getdents types as a regular file is handed here by name instead of
   // to `member`, without the walk's statx: for a caller that opens it and examines it through the
@@ -66,8 +78,8 @@ struct TreeVisit {
 };
 
 // Visits every member below the open directory `dir_fd` (whose remote-relative path is `path`),
-// never following a symlink or entering a folder of another filesystem than `dev`. Returns an
-// error only for `dir_fd` itself.
+// never following a symlink, entering a folder of another filesystem than `dev` or one beyond
+// reach. Returns an error only for `dir_fd` itself.
 absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
                       const TreeVisit& visit);
 

@@ -4,7 +4,9 @@
 #include "lib/fs/walker.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -233,6 +235,87 @@ TEST(WalkTreeTest, AFolderThatCannotBeExaminedOnceOpenedIsAnError) {
                           "failing.vhd/blocks/39: injected fault in failing.vhd/blocks/39: "
                           "Input/output error"});
   }
+  std::filesystem::remove_all(top);
+}
+
+// Makes a chain of `levels` nested folders named `name` in the folder `base`, by descriptor (its
+// paths may be too long to name); RemoveChain removes it.
+void MakeChain(const std::string& base, const std::string& name, int levels) {
+  int fd = open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (int i = 0; i < levels && fd >= 0; ++i) {
+    EXPECT_EQ(mkdirat(fd, name.c_str(), 0755), 0) << i;
+    const int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(fd);
+    fd = next;
+  }
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) close(fd);
+}
+
+void RemoveChain(const std::string& base, const std::string& name, int levels) {
+  std::vector<int> fds{open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  for (int i = 1; i < levels; ++i) {
+    fds.push_back(openat(fds.back(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  for (int i = levels - 1; i >= 0; --i) {
+    unlinkat(fds[static_cast<size_t>(i)], name.c_str(), AT_REMOVEDIR);
+    close(fds[static_cast<size_t>(i)]);
+  }
+}
+
+// A hostile chain of folders in a tree (more than kMaxTreeDepth levels, or a path of PATH_MAX bytes
+// or more) neither exhausts the walk nor stops it with an error (which kept a backup holding one
+// unlocked for ever): the first folder beyond reach is visited as a member, marked, never entered
+// (nor is `enter` asked), and nothing below it is visited; the rest of the tree is walked.
+TEST(WalkTreeTest, AFolderBeyondReachIsVisitedButNotEntered) {
+  const std::string top = MakeTree("deep.vhd");
+  MakeChain(top + "/blocks", "d", kMaxTreeDepth + 8);
+  const std::string long_name(250, 'n');
+  MakeChain(top, long_name, 18);
+  // blocks/ is 1 level below the top, so the chain's 32nd folder is the 33rd level.
+  std::string too_deep = "deep.vhd/blocks";
+  for (int i = 0; i < kMaxTreeDepth; ++i) too_deep += "/d";
+  // "deep.vhd/" and 16 names of 250 bytes make 4025 bytes; the 17th makes 4276.
+  std::string too_long = "deep.vhd";
+  for (int i = 0; i < 17; ++i) too_long += "/" + long_name;
+  ASSERT_GE(too_long.size(), size_t{PATH_MAX});
+  ASSERT_LT(too_long.size() - long_name.size() - 1, size_t{PATH_MAX});
+  for (int threads : {0, 1, 2}) {
+    SCOPED_TRACE(threads);
+    std::mutex mu;
+    std::set<std::string> beyond, below, entered;
+    std::vector<std::string> errors;
+    size_t blocks = 0;
+    const TreeVisit visit{[&](const Member& m) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            if (m.beyond_reach) beyond.insert(m.path);
+                            for (const std::string& b : {too_deep, too_long}) {
+                              if (m.path.rfind(b + "/", 0) == 0) below.insert(m.path);
+                            }
+                            blocks +=
+                                m.stat.is_regular() && m.path.rfind("deep.vhd/blocks/", 0) == 0;
+                            return true;
+                          },
+                          [&](const std::string& path, const absl::Status& status) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            errors.push_back(absl::StrCat(path, ": ", status.message()));
+                          },
+                          [&](const Member& m) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            entered.insert(m.path);
+                            return true;
+                          }};
+    const absl::Status walked = WalkTop(RealFileSystem(), top, "deep.vhd", visit, threads);
+    EXPECT_TRUE(walked.ok()) << walked;
+    EXPECT_TRUE(errors.empty()) << errors.front();
+    EXPECT_EQ(beyond, (std::set<std::string>{too_deep, too_long}));
+    EXPECT_TRUE(below.empty()) << *below.begin();
+    EXPECT_EQ(entered.count(too_deep) + entered.count(too_long), 0u);
+    EXPECT_EQ(entered.count(too_deep.substr(0, too_deep.size() - 2)), 1u) << "the last in reach";
+    EXPECT_EQ(blocks, 40u * 25 + 40) << "the rest of the tree";
+  }
+  RemoveChain(top, long_name, 18);
+  RemoveChain(top + "/blocks", "d", kMaxTreeDepth + 8);
   std::filesystem::remove_all(top);
 }
 

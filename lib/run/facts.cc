@@ -80,7 +80,9 @@ ChangeFacts RemoteItemFacts::Changes() {
       fs_, dir->get(), item_.path, item_.stat.dev,
       TreeVisit{[&](const Member& m) {
                   std::lock_guard<std::mutex> lock(mu);
-                  if (m.stat.dev != item_.stat.dev) {
+                  if (m.beyond_reach) {
+                    facts.odd_members.push_back(OddMember{m.path, kBeyondReach});
+                  } else if (m.stat.dev != item_.stat.dev) {
                     facts.odd_members.push_back(OddMember{m.path, "on another filesystem"});
                   } else if (!m.stat.is_regular() && !m.stat.is_dir()) {
                     facts.odd_members.push_back(
@@ -163,6 +165,8 @@ SweepFacts GatherSweepFacts(FileSystem& fs, int root_fd, uint64_t root_dev, cons
       fs, root_fd, "", root_dev,
       TreeVisit{[&](const Member& m) {
                   ++*seen;
+                  // What is below it is not seen: said, as any folder that cannot be listed.
+                  if (m.beyond_reach) errors->push_back(Problem{m.path, kBeyondReach});
                   auto it = by_identity.find(Identity{m.stat.ino, absl::ToUnixNanos(m.stat.birth)});
                   if (it != by_identity.end()) facts.indexed[it->second].found = true;
                   if (m.stat.immutable && (m.stat.is_regular() || m.stat.is_dir()) &&
