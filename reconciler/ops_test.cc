@@ -166,6 +166,17 @@ TEST_F(OpsTest, LogsCarryJournalPrioritiesUnderSystemd) {
   std::filesystem::rename(root_ + ".away", root_);
 }
 
+// What a run refused (a symlink or a FIFO where a backup is expected) needs a look: each is a
+// warning in the journal, and so is the summary line, so that `journalctl -p warning` shows them.
+TEST_F(OpsTest, RefusalsAreWarningsInTheJournal) {
+  Generate();  // with a hostile set of odd entries
+  WriteConfig("7d");
+  const ProcessResult r = Run({}, {"JOURNAL_STREAM=8:12345"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("<4>r1: refused "));
+  EXPECT_THAT(r.err, ::testing::ContainsRegex("<4>r1: [0-9]+ seen, .* [1-9][0-9]* refused"));
+}
+
 TEST_F(OpsTest, StatusShowsRunsAndWhetherEachDeltaChainIsLockedBackToItsKey) {
   const std::set<std::string> expected =
       Generate({"--vms", "1", "--runs", "10", "--vdis", "1", "--in-progress"});

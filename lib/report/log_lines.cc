@@ -6,9 +6,22 @@
 
 namespace xoi {
 
+namespace {
+
+// Refusals and warnings come back every run until someone looks, and an attacker can make many:
+// the journal gets this many lines of each a run, then how many more the report lists.
+constexpr size_t kMaxNamedLines = 20;
+
+}  // namespace
+
 void ForEachLogLine(const RemoteReport& r, bool dry_run,
                     absl::FunctionRef<void(const LogLine&)> emit) {
+  size_t refusals = 0;
   for (const ActionRecord& a : r.actions) {
+    if (a.kind == ActionKind::kRefuse && refusals++ < kMaxNamedLines) {
+      emit(LogLine{Priority::kWarning, absl::StrCat(r.id, ": refused ", PrintablePath(a.path),
+                                                    a.tree ? "/" : "", ": ", Printable(a.reason))});
+    }
     if (!a.executed) continue;
     const bool done = a.outcome == Outcome::kDone;
     emit(LogLine{
@@ -17,6 +30,20 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
         absl::StrCat(
             r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
             Printable(done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)))});
+  }
+  if (refusals > kMaxNamedLines) {
+    emit(LogLine{Priority::kWarning, absl::StrCat(r.id, ": ", refusals - kMaxNamedLines,
+                                                  " more refused (the report lists them)")});
+  }
+  for (size_t i = 0; i < r.warnings.size() && i < kMaxNamedLines; ++i) {
+    const Warning& w = r.warnings[i];
+    emit(LogLine{Priority::kWarning,
+                 absl::StrCat(r.id, ": warning: ", w.path.empty() ? "" : PrintablePath(w.path),
+                              w.path.empty() ? "" : ": ", Printable(w.message))});
+  }
+  if (r.warnings.size() > kMaxNamedLines) {
+    emit(LogLine{Priority::kWarning, absl::StrCat(r.id, ": ", r.warnings.size() - kMaxNamedLines,
+                                                  " more warnings (the report lists them)")});
   }
   for (const Problem& p : r.errors) {
     emit(LogLine{Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path), ": ",
@@ -33,7 +60,7 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
   }
   const Counts& c = r.counts;
   emit(LogLine{
-      c.errors > 0 ? Priority::kWarning : Priority::kInfo,
+      c.errors > 0 || c.refused > 0 ? Priority::kWarning : Priority::kInfo,
       absl::StrFormat("%s: %s%d seen, %d protected, %d lifted, %d re-protected, %d waiting, "
                       "%d refused, %d errors",
                       r.id, dry_run ? "dry run: " : "", c.seen, c.protected_, c.lifted,

@@ -1,5 +1,6 @@
-// The log: one line per change a real run made, one per problem, and a summary line per remote,
-// each with its syslog priority. Under systemd (JOURNAL_STREAM set) the priority is written as the
+// The log: one line per change a real run made, one per refusal and warning (the first 20 of each,
+// then how many more), one per problem, and a summary line per remote, each with its syslog
+// priority. Under systemd (JOURNAL_STREAM set) the priority is written as the
 // journal's "<N>" prefix, so that `journalctl -p warning` finds the problems.
 #ifndef XOI_LIB_REPORT_LOG_LINES_H_
 #define XOI_LIB_REPORT_LOG_LINES_H_
