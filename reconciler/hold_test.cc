@@ -332,6 +332,10 @@ TEST_F(HoldTest, ADamagedHoldFileFailsClosed) {
   ASSERT_FALSE(text.empty());
   text[text.find("\nhold\t") + 3] ^= 1;
   WriteFile(HoldFile(), text);
+  // Lifting is held back on every run, not only on one where something is due.
+  const ProcessResult now = Run();
+  EXPECT_EQ(now.exit_code, 4) << now.out;
+  EXPECT_THAT(now.out, HasSubstr("hold file damaged"));
   const ProcessResult later = RunAt("+30d", {"--allow-mass-lift"});
   EXPECT_EQ(later.exit_code, 4) << later.out;
   EXPECT_THAT(later.out, HasSubstr("hold file damaged"));

@@ -10,13 +10,15 @@ namespace {
 
 // Keeps back the lifts of `plan` that must not happen: held ones first, so that a lift a hold
 // keeps back counts for no guard; every lift when the holds cannot be read (any item may be
-// held: fail closed); then the guards.
+// held: fail closed; lifting is then held back on every run, whether or not anything is due,
+// as for a time shift, until the file is repaired); then the guards.
 void KeepLiftsBack(const RemoteSession& session, const RemoteConfig& remote,
                    const RunOptions& options, bool guard_mass_lift, Plan* plan,
                    RemoteReport* report) {
   if (!session.holds_unreadable.empty()) {
     report->errors.push_back(Problem{"", session.holds_unreadable});
-    if (HoldLifts(plan, session.holds_unreadable) > 0) plan->lifts_held = session.holds_unreadable;
+    HoldLifts(plan, session.holds_unreadable);
+    plan->lifts_held = session.holds_unreadable;
   } else {
     ApplyHolds(session.holds, plan);
   }
