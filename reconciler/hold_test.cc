@@ -220,7 +220,7 @@ TEST_F(HoldTest, AHoldOnAVmFolderThatAppearsLaterCoversIt) {
   EXPECT_THAT(LockedUnder(other), IsEmpty());
 }
 
-TEST_F(HoldTest, BadSelectorsAndAMissingReasonAreExit2AndChangeNothing) {
+TEST_F(HoldTest, BadCommandLinesAreExit2AndChangeNothing) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");
   ASSERT_EQ(Run().exit_code, 0);
@@ -245,6 +245,13 @@ TEST_F(HoldTest, BadSelectorsAndAMissingReasonAreExit2AndChangeNothing) {
       {{"release", "--id", "0"}, "--id"},
       {{"run", "--all"}, "run takes"},
       {{"status", "--reason", "x"}, "status takes"},
+      {{"hold", "--all", "--vm", "6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5", "--reason", "why"},
+       "--all covers the whole remote"},
+      {{"release", "--path", "xo-vm-backups", "--all"}, "--all covers the whole remote"},
+      {{"status", "--vm", "not-a-uuid"}, "not a VM UUID"},
+      // Checked before anything is done, not after the run made its changes.
+      {{"run", "--report-file", "/nonexistent-xoi-folder/report.json"}, "--report-file"},
+      {{"verify", "--metrics-file", "/nonexistent-xoi-folder/xoi.prom"}, "--metrics-file"},
   };
   for (const Case& c : cases) {
     const ProcessResult r = Xo(c.args);

@@ -166,6 +166,9 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
       given |= kReportFile;
     } else if (word == "--vm") {
       if (!take(&args->vm) || args->vm.empty()) return UsageError("--vm needs a VM uuid");
+      if (absl::StatusOr<std::string> valid = VmSelector(args->vm); !valid.ok()) {
+        return UsageError(std::string(valid.status().message()));
+      }
       given |= kVm;
     } else if (word == "--day") {
       if (!take(&text) || !(args->day = ParseDay(text))) {
@@ -195,6 +198,12 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
     return UsageError(args->selectors.empty()
                           ? "hold needs what to hold: --all, --vm UUID or --path PATH"
                           : "hold needs --reason TEXT: say why, for the audit log");
+  }
+  if (args->selectors.size() > 1 &&
+      std::find(args->selectors.begin(), args->selectors.end(), "") != args->selectors.end()) {
+    return UsageError(absl::StrCat(name,
+                                   ": --all covers the whole remote; give it alone, "
+                                   "without --vm or --path"));
   }
   if (args->command == "release" && args->selectors.empty() && args->hold_ids.empty()) {
     return UsageError("release needs what to release: --all, --vm UUID, --path PATH or --id N");

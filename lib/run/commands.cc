@@ -1,5 +1,6 @@
 #include "lib/run/commands.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/guards.h"
 #include "lib/core/iso_time.h"
+#include "lib/core/status.h"
 #include "lib/fs/audit_log.h"
 #include "lib/fs/clocks.h"
 #include "lib/fs/file_system.h"
@@ -113,6 +115,22 @@ std::vector<std::string> WarnIfXoDaemonRuns() {
     Log(Priority::kErr, lines.back());
   }
   return lines;
+}
+
+// Whether `file` (unless empty) can be written where it is named, checked before a command does
+// anything: a run that changed the remotes and then could not say so is worse than one that did
+// not start.
+absl::Status CheckOutputFolder(const std::string& file) {
+  if (file.empty()) return absl::OkStatus();
+  const size_t slash = file.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
+  absl::StatusOr<Fd> opened = RealFileSystem().OpenDirByPath(dir);
+  if (!opened.ok()) return opened.status();
+  if (faccessat(opened->get(), ".", W_OK, AT_EACCESS) != 0) {
+    return ErrnoError(errno, "write in the folder", dir);
+  }
+  return absl::OkStatus();
 }
 
 int WriteReport(const std::string& text, const std::string& report_file, int code) {
@@ -364,6 +382,14 @@ void Log(Priority priority, absl::string_view text) {
 
 int RunCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,
                const CommandArgs& args) {
+  for (const auto& [file, option] :
+       {std::pair<const std::string&, const char*>{args.report_file, "--report-file"},
+        {args.metrics_file, "--metrics-file"}}) {
+    if (absl::Status usable = CheckOutputFolder(file); !usable.ok()) {
+      Log(Priority::kErr, absl::StrCat("xo-immutable: ", option, ": ", usable.message()));
+      return kExitUsage;
+    }
+  }
   if (args.command == "check") return Check(config, remotes);
   if (args.command == "status") return Status(config, remotes, args);
   if (args.command == "hold" || args.command == "release") {
