@@ -76,6 +76,9 @@ FileStat StatOf(const IndexRecord& record) {
   st.ino = record.ino;
   st.birth = record.birth;
   st.mode = record.tree ? S_IFDIR : S_IFREG;
+  // What the record says of the flag: reports tell the record of a locked item from that of one
+  // lifted already, whose removal is bookkeeping.
+  st.immutable = !record.lifted;
   return st;
 }
 

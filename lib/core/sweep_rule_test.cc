@@ -268,9 +268,14 @@ void RunSweepCase(const SweepCase& c) {
       EXPECT_EQ(a.expires_at, ItemExpiresAt(known->reference, settings));
       EXPECT_THAT(a.reason, HasSubstr("indexed as " + known->path));
     } else {
-      // An unindex names the record it drops, by its identity.
+      // An unindex names the record it drops, by its identity, and what it says of the flag.
       EXPECT_EQ(a.kind, ActionKind::kUnindex);
-      EXPECT_FALSE(a.stat.immutable);
+      const Rec* dropped = nullptr;
+      for (const Rec& r : c.indexed) {
+        if (r.ino == a.stat.ino && r.birth == a.stat.birth) dropped = &r;
+      }
+      ASSERT_NE(dropped, nullptr) << "dropped a record the index does not hold";
+      EXPECT_EQ(a.stat.immutable, !dropped->lifted);
     }
   }
   ASSERT_EQ(plan.warnings.size(), c.warnings.size());

@@ -47,8 +47,12 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
         if (a.kind == ActionKind::kReprotect && Outstanding(a)) index.offenders.push_back(a.path);
         break;
       case ActionKind::kIndex:
-      case ActionKind::kUnindex:
         if (Outstanding(a)) index.offenders.push_back(a.path);
+        break;
+      case ActionKind::kUnindex:
+        // The record of an item lifted already (deleted by XO's retention since, or moved out of
+        // reach by the sweep's lift) disagrees with no flag: dropping it is bookkeeping.
+        if (Outstanding(a) && a.immutable) index.offenders.push_back(a.path);
         break;
       case ActionKind::kRefuse:
         refused.offenders.push_back(a.path);

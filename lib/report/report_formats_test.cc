@@ -56,6 +56,10 @@ RunReport SampleReport() {
   recent.expires_at = kNow - absl::Hours(2);  // within the day of tolerance
   bad.actions.push_back(recent);
   bad.actions.push_back(Record(ActionKind::kIndex, "xo-vm-backups/v/daemon.json"));
+  ActionRecord gone_locked = Record(ActionKind::kUnindex, "xo-vm-backups/v/gone-locked.xva");
+  gone_locked.immutable = true;  // the record said it was locked
+  bad.actions.push_back(gone_locked);
+  bad.actions.push_back(Record(ActionKind::kUnindex, "xo-vm-backups/v/gone-lifted.xva"));
   bad.actions.push_back(Record(ActionKind::kWriteMarker, "immutability.json"));
   bad.actions.push_back(Record(ActionKind::kRefuse, "xo-vm-backups/v/fifo.xva"));
   bad.warnings.push_back(Warning{WarningKind::kMemberNotLockable, "xo-vm-backups/v/vdis/j/d/x/link",
@@ -83,7 +87,8 @@ TEST(ComplianceTest, EachCheckFindsItsOffenders) {
   EXPECT_EQ(checks[1].id, "expired-unlocked");
   EXPECT_EQ(checks[1].offenders, std::vector<std::string>{"xo-vm-backups/v/old.xva"});
   EXPECT_EQ(checks[2].id, "index-agrees");
-  EXPECT_EQ(checks[2].offenders, std::vector<std::string>{"xo-vm-backups/v/daemon.json"});
+  EXPECT_EQ(checks[2].offenders, (std::vector<std::string>{"xo-vm-backups/v/daemon.json",
+                                                           "xo-vm-backups/v/gone-locked.xva"}));
   EXPECT_EQ(checks[3].id, "immutability-json");
   EXPECT_EQ(checks[3].offenders, std::vector<std::string>{"immutability.json"});
   EXPECT_EQ(checks[4].id, "nothing-refused");
