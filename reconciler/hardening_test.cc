@@ -120,6 +120,24 @@ TEST_P(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   EXPECT_EQ(Run().exit_code, 0);
 }
 
+// The configuration refuses system folders by name; a root that is a symlink to one is refused by
+// where it leads (exit 3, nothing done), dry run or not. /proc stands in for /etc here: it holds
+// no flags, should the check ever let a run through.
+TEST_P(HardeningTest, ARootThatLeadsToASystemFolderIsRefused) {
+  Generate({});
+  WriteConfig("7d");
+  std::filesystem::rename(root_, root_ + ".real");
+  std::filesystem::create_directory_symlink("/proc", root_);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--dry-run"}, {}}) {
+    const ProcessResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("the root leads to /proc: /proc is a system folder"));
+  }
+  std::filesystem::remove(root_);
+  std::filesystem::rename(root_ + ".real", root_);
+  EXPECT_EQ(Run().exit_code, 0);
+}
+
 TEST_P(HardeningTest, ALostIndexNeverLiftsAndIsRebuiltFromTheWalk) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

@@ -117,7 +117,9 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
     const std::string where = absl::StrCat(prefix, ".", key);
     if (key == "root") {
       XOI_ASSIGN_OR_RETURN(remote.root, NormalisedAbsolutePath(value, where, errors));
-      if (remote.root == "/") return errors.At(where, "the filesystem root cannot be a remote");
+      if (std::string why = SystemFolderReason(remote.root); !why.empty()) {
+        return errors.At(where, why);
+      }
       has_root = true;
     } else if (key == "immutabilityDuration") {
       XOI_ASSIGN_OR_RETURN(remote.immutability_duration, DurationValue(value, where, errors));
@@ -169,6 +171,22 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
 }
 
 }  // namespace
+
+std::string SystemFolderReason(absl::string_view path) {
+  if (path == "/") return "the filesystem root cannot be a remote";
+  for (absl::string_view dir : {"/etc", "/usr", "/boot", "/proc", "/sys", "/dev", "/run", "/bin",
+                                "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    if (IsSameOrBelow(path, dir)) {
+      return absl::StrCat(path, " is a system folder",
+                          path == dir ? "" : absl::StrCat(" (below ", dir, ")"),
+                          ": it cannot be a remote");
+    }
+  }
+  for (absl::string_view dir : {"/var", "/home", "/root"}) {
+    if (path == dir) return absl::StrCat(path, " is a system folder: it cannot be a remote");
+  }
+  return "";
+}
 
 // Validates a parsed document, whichever format it came from.
 absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::string_view source,

@@ -54,6 +54,12 @@ struct IndexPathDefault {
   std::string origin = "default";
 };
 
+// Why the folder `path` (absolute, normalised, symlinks resolved where it matters) cannot be a
+// remote's root, or "": it is `/`, a system folder or below one (/etc, /usr, /boot, /proc, /sys,
+// /dev, /run, /bin, /sbin, /lib*), or /var, /home or /root themselves. A mistyped root must never
+// have this program set flags among the system's own files.
+std::string SystemFolderReason(absl::string_view path);
+
 // Validates JSON `text`; `source` names it in messages. InvalidArgument for every content error.
 absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source,
                                    const IndexPathDefault& index_default = {});

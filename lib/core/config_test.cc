@@ -431,6 +431,24 @@ TEST(ParseConfigErrorTest, FilesystemRoot) {
               "filesystem root");
 }
 
+TEST(ParseConfigErrorTest, SystemFolders) {
+  for (const char* root : {"/etc", "/etc/xo", "/usr/local/backups", "/boot", "/proc/1", "/sys",
+                           "/dev/shm", "/run/x", "/bin", "/lib64", "/var", "/home", "/root"}) {
+    ExpectError(
+        OneRemote(absl::StrCat(R"({"root": ")", root, R"(", "immutabilityDuration": "14d"})")),
+        "remotes.a.root", "is a system folder");
+  }
+}
+
+// A table of folders that look close to system ones and are ordinary places for a remote.
+TEST(SystemFolderReasonTest, OrdinaryPlacesForARemoteAreAccepted) {
+  for (const char* root : {"/srv/backups", "/mnt", "/mnt/xo", "/var/backups", "/var/lib/xo",
+                           "/home/backups", "/data", "/etcetera", "/usr2", "/library"}) {
+    EXPECT_EQ(SystemFolderReason(root), "") << root;
+  }
+  EXPECT_THAT(SystemFolderReason("/etc/xo"), HasSubstr("below /etc"));
+}
+
 TEST(ParseConfigErrorTest, BadDurationText) {
   ExpectError(OneRemote(R"({"root": "/srv/a", "immutabilityDuration": "14 fortnights"})"),
               "remotes.a.immutabilityDuration", "14 fortnights");

@@ -1,6 +1,7 @@
 #include "lib/fs/probes.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -34,6 +35,15 @@ std::vector<std::string> MissingCapabilities() {
     if ((data[cap / 32].effective & (1u << (cap % 32))) == 0) missing.emplace_back(name);
   }
   return missing;
+}
+
+absl::StatusOr<std::string> ResolvedPath(int dir_fd) {
+  const std::string link = absl::StrCat("/proc/self/fd/", dir_fd);
+  char target[PATH_MAX];
+  const ssize_t n = readlink(link.c_str(), target, sizeof(target));
+  if (n < 0) return ErrnoError(errno, "readlink", link);
+  if (static_cast<size_t>(n) >= sizeof(target)) return ErrnoError(ENAMETOOLONG, "readlink", link);
+  return std::string(target, static_cast<size_t>(n));
 }
 
 absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,

@@ -25,6 +25,10 @@ std::vector<std::string> MissingCapabilities();
 absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,
                                    bool read_only);
 
+// The path of the open directory `dir_fd` as the kernel resolved it (symlinks followed), from
+// /proc/self/fd: a root configured as a symlink is judged by where it leads.
+absl::StatusOr<std::string> ResolvedPath(int dir_fd);
+
 // Who the filesystem holding a remote's root is, so that a run can tell the remote's disk from the
 // empty folder of the parent filesystem an unmounted disk leaves behind. `current` is the
 // filesystem's UUID (FS_IOC_GETFSUUID) where the kernel gives it, else the root folder's own inode

@@ -18,6 +18,13 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
                         absl::StrJoin(missing, ", "),
                         " (run as root, or grant them to the service)");
   }
+  // The configuration refuses system folders by name; a root that is a symlink (or below one) is
+  // judged again by where it leads.
+  absl::StatusOr<std::string> resolved = ResolvedPath(root_fd);
+  if (!resolved.ok()) return std::string(resolved.status().message());
+  if (std::string why = SystemFolderReason(*resolved); !why.empty()) {
+    return absl::StrCat("the root leads to ", *resolved, ": ", why);
+  }
   if (absl::Status s = CheckImmutableSupport(fs, root_fd, remote.root, read_only); !s.ok()) {
     return std::string(s.message());
   }
