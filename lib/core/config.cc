@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <set>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -188,6 +190,84 @@ std::string SystemFolderReason(absl::string_view path) {
   return "";
 }
 
+namespace {
+
+// Finds the first key given twice in one object, which json::parse takes silently (the last one
+// wins): two "root"s or two remotes of one id are a mistake to be named, not a choice to be made.
+// The handler sees the keys decoded, so that "root" and "\u0072oot" are the same key.
+class DuplicateKeyFinder {
+ public:
+  static constexpr size_t max_object_size = size_t(-1);
+  static constexpr size_t max_array_size = size_t(-1);
+  static constexpr size_t max_key_size = size_t(-1);
+  static constexpr size_t max_string_size = size_t(-1);
+
+  // The dotted path of the first key given twice, or "" when there is none.
+  const std::string& duplicate() const { return duplicate_; }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    frames_.push_back(Frame{});
+    return true;
+  }
+  bool on_object_end(size_t, boost::system::error_code&) {
+    frames_.pop_back();
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(json::string_view s, size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, size_t, boost::system::error_code& ec) {
+    key_.append(s.data(), s.size());
+    Frame& frame = frames_.back();
+    if (!frame.keys.insert(key_).second) {
+      std::vector<absl::string_view> path;
+      for (const Frame& f : frames_) {
+        if (&f != &frame) path.push_back(f.last);
+      }
+      path.push_back(key_);
+      duplicate_ = absl::StrJoin(path, ".");
+      ec = make_error_code(json::error::extra_data);  // stops the parse; the caller names it
+      return false;
+    }
+    frame.last = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  struct Frame {
+    std::set<std::string> keys;
+    std::string last;  // the key whose value is being read
+  };
+  std::vector<Frame> frames_;
+  std::string key_;
+  std::string duplicate_;
+};
+
+std::string FirstDuplicateKey(absl::string_view text, const json::parse_options& options) {
+  json::basic_parser<DuplicateKeyFinder> parser(options);
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  return parser.handler().duplicate();
+}
+
+}  // namespace
+
 // Validates a parsed document, whichever format it came from.
 absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::string_view source,
                                        const IndexPathDefault& index_default);
@@ -202,6 +282,9 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   json::value doc =
       json::parse(json::string_view(text.data(), text.size()), ec, json::storage_ptr(), options);
   if (ec) return errors.At("(document)", absl::StrCat("not valid JSON: ", ec.message()));
+  if (std::string key = FirstDuplicateKey(text, options); !key.empty()) {
+    return errors.At(key, "given twice (each key may appear once)");
+  }
   return ConfigFromValue(doc, source, index_default);
 }
 

@@ -449,6 +449,24 @@ TEST(SystemFolderReasonTest, OrdinaryPlacesForARemoteAreAccepted) {
   EXPECT_THAT(SystemFolderReason("/etc/xo"), HasSubstr("below /etc"));
 }
 
+// json::parse keeps the last of two equal keys: a second "root" or a second remote of one id
+// would silently win. Named instead, wherever it is, even when spelled with an escape.
+TEST(ParseConfigErrorTest, AKeyGivenTwiceIsNamed) {
+  ExpectError(R"({"remotes": {"a": {"root": "/srv/a", "root": "/srv/b",
+                   "immutabilityDuration": "14d"}}})",
+              "remotes.a.root", "given twice");
+  ExpectError(R"({"remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "30d"},
+                              "a": {"root": "/srv/a", "immutabilityDuration": "7d"}}})",
+              "remotes.a", "given twice");
+  ExpectError(R"({"indexPath": "/var/lib/x", "\u0069ndexPath": "/var/lib/y",
+                  "remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "7d"}}})",
+              "indexPath", "given twice");
+  // The same key in two objects is no duplicate.
+  EXPECT_TRUE(Parse(R"({"remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "7d"},
+                                     "b": {"root": "/srv/b", "immutabilityDuration": "7d"}}})")
+                  .ok());
+}
+
 TEST(ParseConfigErrorTest, BadDurationText) {
   ExpectError(OneRemote(R"({"root": "/srv/a", "immutabilityDuration": "14 fortnights"})"),
               "remotes.a.immutabilityDuration", "14 fortnights");
