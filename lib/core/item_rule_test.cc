@@ -89,6 +89,7 @@ struct Case {
   uint64_t locked_members = 0;
   absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members = {};
+  std::string unexamined;
   bool run_complete = true;
   std::string marker = kMarker;
   // Expectations.
@@ -150,6 +151,7 @@ void RunCase(const Case& c) {
   facts.changes.locked_members = c.locked_members;
   facts.changes.newest_lock = c.newest_lock;
   facts.changes.odd_members = c.odd_members;
+  facts.changes.unexamined = c.unexamined;
   facts.run.complete = c.run_complete;
   facts.run.marker = c.marker;
 
@@ -933,6 +935,14 @@ TEST(DecideTest, SettleAndRunCompletion) {
        .want_reference = kNow - absl::Seconds(10),
        .changes_calls = 1,
        .run_calls = 1},
+      {.name = "a tree not examined whole: wait, saying why instead of \"changed 0s ago\"",
+       .tree = true,
+       .unchanged_for = -absl::InfiniteDuration(),
+       .unexamined = "statx x.vhd/blocks/0/0: Input/output error",
+       .want = ActionKind::kWait,
+       .changes_calls = 1,
+       .reason_has = {"could not be examined whole", "x.vhd/blocks/0/0: Input/output error"},
+       .reason_lacks = {"changed"}},
       {.name = "change time in the future (clock skew): wait",
        .unchanged_for = -absl::Hours(1),
        .want = ActionKind::kWait,

@@ -224,6 +224,13 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
     return decision;
   }
   if (settings.duration == absl::ZeroDuration()) return decision;
+  if (!changes.unexamined.empty()) {
+    // Not "changed 0s ago": what keeps it waiting is an error someone has to look at.
+    decision.action = make(
+        ActionKind::kWait, changes.newest_change,
+        absl::StrCat("could not be examined whole, waits until it can be: ", changes.unexamined));
+    return decision;
+  }
   const absl::Duration unchanged = now - changes.newest_change;
   if (unchanged < settings.settle) {
     decision.action = make(ActionKind::kWait, changes.newest_change,

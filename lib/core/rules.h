@@ -78,6 +78,9 @@ struct ChangeFacts {
   uint64_t locked_members = 0;
   absl::Time newest_lock = absl::InfinitePast();
   std::vector<OddMember> odd_members;
+  // Trees: why not every member could be examined (the first error, with its path); the newest
+  // change is then unknown (InfiniteFuture) and the tree waits.
+  std::string unexamined;
 };
 
 // Facts about one walked item that cost I/O, computed on demand.

@@ -73,6 +73,8 @@ ChangeFacts RemoteItemFacts::Changes() {
   auto dir = fs_.OpenBeneath(root_fd_, item_.path, O_RDONLY | O_DIRECTORY);
   if (!dir.ok()) {
     facts.newest_change = absl::InfiniteFuture();
+    // Vanished since the walk: the next run will not find it.
+    if (ErrnoOf(dir.status()) != ENOENT) facts.unexamined = std::string(dir.status().message());
     return facts;
   }
   std::mutex mu;  // the walk's threads share `facts`
@@ -99,13 +101,17 @@ ChangeFacts RemoteItemFacts::Changes() {
                   }
                   return true;
                 },
-                [&](const std::string&, const absl::Status&) {
+                [&](const std::string&, const absl::Status& status) {
                   std::lock_guard<std::mutex> lock(mu);
                   facts.newest_change = absl::InfiniteFuture();
+                  if (facts.unexamined.empty()) facts.unexamined = std::string(status.message());
                 },
                 nullptr},
       tree_threads_);
-  if (!walked.ok()) facts.newest_change = absl::InfiniteFuture();
+  if (!walked.ok()) {
+    facts.newest_change = absl::InfiniteFuture();
+    if (facts.unexamined.empty()) facts.unexamined = std::string(walked.message());
+  }
   // The threads find them in any order; reports list them in one.
   std::sort(facts.odd_members.begin(), facts.odd_members.end(),
             [](const OddMember& a, const OddMember& b) { return a.path < b.path; });

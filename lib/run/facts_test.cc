@@ -153,6 +153,7 @@ TEST_F(FactsTest, AMemberThatCannotBeExaminedMakesTheTreeWait) {
   const ChangeFacts changes = ChangesOf(item);
   EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
   EXPECT_THAT(changes.odd_members, IsEmpty());
+  EXPECT_THAT(changes.unexamined, AllOf(HasSubstr("/blocks/0/0"), HasSubstr("Input/output error")));
 }
 
 TEST_F(FactsTest, ATreeThatCannotBeOpenedWaits) {
@@ -160,6 +161,7 @@ TEST_F(FactsTest, ATreeThatCannotBeOpenedWaits) {
   const Candidate item = Item(kTree, true);
   fake_.Fail(Op::kOpen, kTree, EACCES);
   const ChangeFacts changes = ChangesOf(item);
+  EXPECT_THAT(changes.unexamined, HasSubstr("Permission denied"));
   EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
   EXPECT_THAT(changes.odd_members, IsEmpty());
   EXPECT_EQ(changes.mutable_members, 0u);
@@ -169,7 +171,9 @@ TEST_F(FactsTest, ATreeThatVanishedWaits) {
   MakeTree();
   const Candidate item = Item(kTree, true);
   std::filesystem::remove_all(Abs(kTree));
-  EXPECT_EQ(ChangesOf(item).newest_change, absl::InfiniteFuture());
+  const ChangeFacts changes = ChangesOf(item);
+  EXPECT_EQ(changes.newest_change, absl::InfiniteFuture());
+  EXPECT_EQ(changes.unexamined, "") << "gone: nothing to look at";
 }
 
 // Members that can never be locked are listed, not a reason to leave the whole tree unlocked; they
