@@ -120,6 +120,20 @@ TEST_P(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   EXPECT_EQ(Run().exit_code, 0);
 }
 
+// An index folder that is a symlink is refused by name, saying so: whoever can change where it
+// leads chooses where the records go.
+TEST_P(HardeningTest, AnIndexFolderThatIsASymlinkIsRefusedSayingSo) {
+  Generate({});
+  WriteConfig("7d");
+  std::filesystem::create_directories(index_ + ".real");
+  chmod((index_ + ".real").c_str(), 0700);
+  std::filesystem::create_directory_symlink(index_ + ".real", index_);
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("is a symlink"));
+  EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+}
+
 // The configuration refuses system folders by name; a root that is a symlink to one is refused by
 // where it leads (exit 3, nothing done), dry run or not. /proc stands in for /etc here: it holds
 // no flags, should the check ever let a run through.

@@ -31,6 +31,11 @@ std::string UnsafeFolder(const std::string& dir) {
   if (lstat(dir.c_str(), &st) != 0) {
     return errno == ENOENT ? "" : std::string(ErrnoError(errno, "stat", dir).message());
   }
+  // A symlink is refused too: whoever can change where it leads chooses where the records go.
+  if (S_ISLNK(st.st_mode)) {
+    return absl::StrCat("index folder ", dir,
+                        " is a symlink: give indexPath the folder it leads to, not the link");
+  }
   if (!S_ISDIR(st.st_mode)) return absl::StrCat("index folder ", dir, " is not a directory");
   if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
     return absl::StrFormat(
