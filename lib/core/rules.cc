@@ -143,9 +143,11 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
         return decision;
       }
     }
+    // Finishing a protection and adopting a locked tree lock what was never unlocked: a
+    // protection, counted as one; a re-protection is drift (something was made mutable).
     if (protected_record != nullptr && !protected_record->complete()) {
       decision.action =
-          make(ActionKind::kReprotect, reference,
+          make(ActionKind::kProtect, reference,
                "an earlier protection of it stopped half-way (an error, a writer): finishing it");
       return decision;
     }
@@ -160,7 +162,7 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
       // A tree is locked top down, so its directory's flag alone does not say that its members
       // are locked (a run killed half-way, XO's daemon locking the folder only): they are checked
       // and locked, and then it is recorded.
-      decision.action = make(ActionKind::kReprotect, reference,
+      decision.action = make(ActionKind::kProtect, reference,
                              absl::StrCat(adopted, "; its members are locked too"));
     } else if (protected_record == nullptr) {
       decision.action = make(ActionKind::kIndex, reference, adopted);

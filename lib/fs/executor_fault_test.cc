@@ -614,7 +614,7 @@ TEST_F(ExecutorFaultTest, TheNextProtectOfAPartlyLockedTreeFinishesIt) {
   const absl::Time now = Stat(kTree).ctime + absl::Hours(1);
   const std::optional<Action> retry = Planned(kTree, true, now);
   ASSERT_TRUE(retry.has_value());
-  ASSERT_EQ(retry->kind, ActionKind::kReprotect) << ActionKindName(retry->kind);
+  ASSERT_EQ(retry->kind, ActionKind::kProtect) << ActionKindName(retry->kind);
   EXPECT_THAT(retry->reason, HasSubstr("stopped half-way"));
   const ActionResult r = Apply(*retry);
   EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
@@ -642,7 +642,7 @@ TEST_F(ExecutorFaultTest, APartlyLockedTreeWhoseRecordWasNeverFlushedIsFinishedN
   ASSERT_TRUE(top.immutable);
   const std::optional<Action> next = Planned(kTree, true, top.ctime + absl::Hours(1));
   ASSERT_TRUE(next.has_value());
-  ASSERT_EQ(next->kind, ActionKind::kReprotect) << ActionKindName(next->kind);
+  ASSERT_EQ(next->kind, ActionKind::kProtect) << ActionKindName(next->kind);
   EXPECT_EQ(next->reference, top.ctime);
   const ActionResult r = Apply(*next);
   EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
