@@ -124,6 +124,8 @@ TEST_F(HoldTest, StatusReportsAndMetricsShowTheHoldsAndWhatTheyHold) {
   EXPECT_THAT(status.out, HasSubstr("(held by hold 1)"));
   const ProcessResult status_json = Xo({"status", "--report", "json"});
   EXPECT_THAT(status_json.out, HasSubstr("\"heldBy\":[1]"));
+  EXPECT_EQ(json::parse(status_json.out).at("remotes").at(0).at("holds").at(0).at("items"), items)
+      << "status counts what the run counts";
 
   const ProcessResult verify = Xo({"verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
@@ -218,6 +220,23 @@ TEST_F(HoldTest, AHoldOnAVmFolderThatAppearsLaterCoversIt) {
   ASSERT_EQ(RunAt("+30d", {"--allow-mass-lift"}).exit_code, 0);
   EXPECT_EQ(LockedUnder(vm + "/"), locked);
   EXPECT_THAT(LockedUnder(other), IsEmpty());
+}
+
+// A hold on config backups (or pool metadata) covers locked items `status` lists no runs of:
+// its count of held items still agrees with the run's (it used to show 0).
+TEST_F(HoldTest, StatusCountsTheItemsOfAHoldOutsideTheVmBackups) {
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_EQ(Xo({"hold", "--path", "xo-config-backups", "--reason", "audit"}).exit_code, 0);
+  const ProcessResult run = Run();
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const int64_t items =
+      json::parse(run.out).at("remotes").at(0).at("holds").at(0).at("items").as_int64();
+  EXPECT_GT(items, 0);
+  const ProcessResult status = Xo({"status", "--report", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(json::parse(status.out).at("remotes").at(0).at("holds").at(0).at("items"), items);
 }
 
 TEST_F(HoldTest, BadCommandLinesAreExit2AndChangeNothing) {

@@ -12,6 +12,7 @@
 #ifndef XOI_LIB_CORE_BACKUP_STATUS_H_
 #define XOI_LIB_CORE_BACKUP_STATUS_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct RemoteStatus {
   std::string error;  // non-empty: the remote could not be read
   HoldSet holds;
   std::string holds_error;  // non-empty: the holds could not be read (runs lift nothing)
+  // By hold id: the locked items it covers anywhere on the remote (config and pool backups too,
+  // which `vms` does not show).
+  std::map<uint64_t, uint64_t> locked_items_held;
   std::vector<VmStatus> vms;
 };
 

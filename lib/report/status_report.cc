@@ -17,19 +17,13 @@ namespace json = boost::json;
 
 namespace {
 
-// The holds of `remote`, each with the locked files shown that it covers.
+// The holds of `remote`, each with the locked items it covers.
 std::vector<HoldInForce> Holds(const RemoteStatus& remote) {
   std::vector<HoldInForce> holds;
-  for (const Hold& h : remote.holds.holds) holds.push_back(InForce(h));
-  for (const VmStatus& vm : remote.vms) {
-    for (const BackupRun& run : vm.runs) {
-      for (const BackupFile& f : run.files) {
-        for (HoldInForce& h : holds) {
-          const bool covers =
-              std::find(f.held_by.begin(), f.held_by.end(), h.id) != f.held_by.end();
-          h.items += covers && f.locked;
-        }
-      }
+  for (const Hold& h : remote.holds.holds) {
+    holds.push_back(InForce(h));
+    if (auto it = remote.locked_items_held.find(h.id); it != remote.locked_items_held.end()) {
+      holds.back().items = it->second;
     }
   }
   return holds;

@@ -27,6 +27,11 @@ class Collector : public WalkVisitor {
       : runs_(runs), duration_(duration), only_vm_(only_vm), holds_(holds) {}
 
   void OnItem(int, Candidate item) override {
+    const std::vector<const Hold*> covering = holds_.Covering(item.path, IdentityOf(item.stat));
+    if (item.stat.immutable && !covering.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const Hold* hold : covering) ++locked_items_held_[hold->id];
+    }
     const std::vector<std::string> parts = absl::StrSplit(item.path, '/');
     if (parts.size() < 3 || parts[0] != "xo-vm-backups") return;
     if (!only_vm_.empty() && parts[1] != only_vm_) return;
@@ -34,9 +39,7 @@ class Collector : public WalkVisitor {
     if (dt.empty()) return;
     BackupFile file{item.path + (item.tree ? "/" : ""), item.stat.immutable,
                     ExpiresAt(CreationDay(item.stat.birth), duration_)};
-    for (const Hold* hold : holds_.Covering(item.path, IdentityOf(item.stat))) {
-      file.held_by.push_back(hold->id);
-    }
+    for (const Hold* hold : covering) file.held_by.push_back(hold->id);
     std::lock_guard<std::mutex> lock(mu_);
     files_[parts[1]][dt].push_back(std::move(file));
   }
@@ -44,6 +47,7 @@ class Collector : public WalkVisitor {
   void OnError(int, const std::string&, const absl::Status&) override {}
 
   std::map<std::string, std::map<std::string, std::vector<BackupFile>>>& files() { return files_; }
+  std::map<uint64_t, uint64_t>& locked_items_held() { return locked_items_held_; }
 
  private:
   RunFacts& runs_;
@@ -52,6 +56,7 @@ class Collector : public WalkVisitor {
   const HoldSet& holds_;
   std::mutex mu_;
   std::map<std::string, std::map<std::string, std::vector<BackupFile>>> files_;
+  std::map<uint64_t, uint64_t> locked_items_held_;
 };
 
 }  // namespace
@@ -78,6 +83,7 @@ RemoteStatus ReadBackupStatus(FileSystem& fs, const StateDir& state, const Remot
   RemoteRunFacts runs(fs, root->get());
   Collector collector(runs, remote.immutability_duration, vm, status.holds);
   Walk(fs, root->get(), *globs, jobs, &collector);
+  status.locked_items_held = std::move(collector.locked_items_held());
   for (auto& [uuid, runs_by_dt] : collector.files()) {
     VmStatus vm_status;
     vm_status.uuid = uuid;
