@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -112,6 +113,16 @@ std::string MakeTree(const std::string& name) {
   return top;
 }
 
+// An error callback that keeps "path: message" in `errors`, under `mu` (the walks may be shared
+// between threads).
+std::function<void(const std::string&, const absl::Status&)> CollectErrors(
+    std::mutex& mu, std::vector<std::string>& errors) {
+  return [&mu, &errors](const std::string& path, const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(absl::StrCat(path, ": ", status.message()));
+  };
+}
+
 // Walks the tree at `top` (named `name` in the walk): WalkTree when `threads` is 0, else
 // WalkTreeShared with that many threads.
 absl::Status WalkTop(FileSystem& fs, const std::string& top, const std::string& name,
@@ -140,10 +151,7 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
                               early.push_back(m.path);
                             return true;
                           },
-                          [&](const std::string& path, const absl::Status& status) {
-                            std::lock_guard<std::mutex> lock(mu);
-                            errors.push_back(absl::StrCat(path, ": ", status.message()));
-                          },
+                          CollectErrors(mu, errors),
                           [&](const Member& m) {
                             std::lock_guard<std::mutex> lock(mu);
                             if (m.path == "tree.vhd/skipped") return false;
@@ -224,11 +232,7 @@ TEST(WalkTreeTest, AFolderThatCannotBeExaminedOnceOpenedIsAnError) {
     fs.FailExactly(FakeFileSystem::Op::kStat, "failing.vhd/blocks/39", EIO);
     std::mutex mu;
     std::vector<std::string> errors;
-    const TreeVisit visit{[](const Member&) { return true; },
-                          [&](const std::string& path, const absl::Status& status) {
-                            std::lock_guard<std::mutex> lock(mu);
-                            errors.push_back(absl::StrCat(path, ": ", status.message()));
-                          }};
+    const TreeVisit visit{[](const Member&) { return true; }, CollectErrors(mu, errors)};
     const absl::Status walked = WalkTop(fs, top, "failing.vhd", visit, threads);
     EXPECT_TRUE(walked.ok()) << walked;
     EXPECT_EQ(errors, std::vector<std::string>{
@@ -296,10 +300,7 @@ TEST(WalkTreeTest, AFolderBeyondReachIsVisitedButNotEntered) {
                                 m.stat.is_regular() && m.path.rfind("deep.vhd/blocks/", 0) == 0;
                             return true;
                           },
-                          [&](const std::string& path, const absl::Status& status) {
-                            std::lock_guard<std::mutex> lock(mu);
-                            errors.push_back(absl::StrCat(path, ": ", status.message()));
-                          },
+                          CollectErrors(mu, errors),
                           [&](const Member& m) {
                             std::lock_guard<std::mutex> lock(mu);
                             entered.insert(m.path);
