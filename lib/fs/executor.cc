@@ -103,14 +103,6 @@ absl::StatusOr<bool> ChangeFlag(FileSystem& fs, int fd, const FileStat& st, bool
   return changed;
 }
 
-// Why a member of a tree can never be locked, or "".
-std::string Unlockable(const FileStat& m, uint64_t dev) {
-  if (m.dev != dev) return "on another filesystem";
-  if (!m.is_regular() && !m.is_dir()) return absl::StrCat("a ", FileTypeName(m.mode));
-  if (m.is_regular() && m.nlink > 1) return absl::StrCat(m.nlink, " hard links");
-  return "";
-}
-
 // "a, b, c and 4 more"
 std::string Named(const std::vector<std::string>& paths) {
   if (paths.size() <= kMaxNamed) return absl::StrJoin(paths, ", ");
@@ -171,11 +163,8 @@ class TreeLocker {
   // Every member the walk examined (folders, and what getdents could not type), after the folder
   // holding it was entered; folders were locked on the way in.
   bool LockFile(const Member& m) {
-    if (m.beyond_reach) {  // never entered, so not locked either: nothing below it would be
-      Note(m.path, kBeyondReach);
-      return true;
-    }
-    if (NotLockable(m.stat, m.path)) return true;
+    // A folder beyond reach is never entered, so not locked either: nothing below it would be.
+    if (NotLockable(m.stat, m.path, m.beyond_reach)) return true;
     if (!m.stat.is_dir()) Lock(m);
     return !failed();
   }
@@ -205,17 +194,12 @@ class TreeLocker {
   }
 
   // Whether a member can never be locked; then it is named in the outcome and left as it is.
-  bool NotLockable(const FileStat& st, const std::string& path) {
-    const std::string why = Unlockable(st, dev_);
+  bool NotLockable(const FileStat& st, const std::string& path, bool beyond_reach = false) {
+    const std::string why = WhyLeftAsItIs(st, beyond_reach, dev_);
     if (why.empty()) return false;
-    Note(path, why);
-    return true;
-  }
-
-  // A member left as it is, named in the outcome.
-  void Note(const std::string& path, absl::string_view why) {
     std::lock_guard<std::mutex> lock(mu_);
     odd_.push_back(absl::StrCat(path, " (", why, ")"));
+    return true;
   }
 
   bool Lock(const Member& m) {

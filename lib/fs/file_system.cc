@@ -325,11 +325,15 @@ absl::StatusOr<bool> SetImmutable(FileSystem& fs, int fd, bool on,
   return fs.SetInodeFlag(fd, FS_IMMUTABLE_FL, on, /*read_back=*/true, path_for_errors);
 }
 
+std::string FolderOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
 absl::Status WriteWholeFile(FileSystem& fs, const std::string& path, absl::string_view content,
                             mode_t mode) {
+  const std::string dir = FolderOf(path);
   const size_t slash = path.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   XOI_ASSIGN_OR_RETURN(Fd dir_fd, fs.OpenDirByPath(dir));
   return fs.WriteFileAtomic(dir_fd.get(), name, content, mode, /*sync=*/true, path);

@@ -139,6 +139,9 @@ absl::StatusOr<bool> SetImmutable(FileSystem& fs, int fd, bool on,
 absl::Status WriteWholeFile(FileSystem& fs, const std::string& path, absl::string_view content,
                             mode_t mode);
 
+// The folder holding `path` as written ("." for a bare name, "/" for one at the root).
+std::string FolderOf(const std::string& path);
+
 }  // namespace xoi
 
 #endif  // XOI_LIB_FS_FILE_SYSTEM_H_

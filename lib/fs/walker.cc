@@ -411,6 +411,15 @@ WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, Walk
   return walker.Run(jobs < 1 ? 1 : jobs);
 }
 
+std::string WhyLeftAsItIs(const FileStat& member, bool beyond_reach, uint64_t dev) {
+  if (beyond_reach) return kBeyondReach;
+  if (member.dev != dev) return "on another filesystem";
+  if (!member.is_regular() && !member.is_dir())
+    return absl::StrCat("a ", FileTypeName(member.mode));
+  if (member.is_regular() && member.nlink > 1) return absl::StrCat(member.nlink, " hard links");
+  return "";
+}
+
 absl::Status WalkTree(FileSystem& fs, int dir_fd, const std::string& path, uint64_t dev,
                       const TreeVisit& visit) {
   bool stopped = false;

@@ -60,6 +60,11 @@ struct Member {
   bool beyond_reach = false;
 };
 
+// Why a member of a tree is left as it is by whoever locks the tree, or "": a folder beyond reach,
+// a member on another filesystem than `dev` (the tree's), anything but a file or a folder (a FIFO,
+// a symlink, ...), a file with other hard links (locking it would lock its other names).
+std::string WhyLeftAsItIs(const FileStat& member, bool beyond_reach, uint64_t dev);
+
 // What WalkTree does with the members it finds.
 struct TreeVisit {
   // Called for every member, children before the folder holding them; returns false to stop.

@@ -122,9 +122,7 @@ std::vector<std::string> WarnIfXoDaemonRuns() {
 // not start.
 absl::Status CheckOutputFolder(const std::string& file) {
   if (file.empty()) return absl::OkStatus();
-  const size_t slash = file.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
+  const std::string dir = FolderOf(file);
   absl::StatusOr<Fd> opened = RealFileSystem().OpenDirByPath(dir);
   if (!opened.ok()) return opened.status();
   if (faccessat(opened->get(), ".", W_OK, AT_EACCESS) != 0) {

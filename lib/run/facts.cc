@@ -81,17 +81,10 @@ ChangeFacts RemoteItemFacts::Changes() {
   const absl::Status walked = WalkTreeShared(
       fs_, dir->get(), item_.path, item_.stat.dev,
       TreeVisit{[&](const Member& m) {
+                  std::string why = WhyLeftAsItIs(m.stat, m.beyond_reach, item_.stat.dev);
                   std::lock_guard<std::mutex> lock(mu);
-                  if (m.beyond_reach) {
-                    facts.odd_members.push_back(OddMember{m.path, kBeyondReach});
-                  } else if (m.stat.dev != item_.stat.dev) {
-                    facts.odd_members.push_back(OddMember{m.path, "on another filesystem"});
-                  } else if (!m.stat.is_regular() && !m.stat.is_dir()) {
-                    facts.odd_members.push_back(
-                        OddMember{m.path, absl::StrCat("a ", FileTypeName(m.stat.mode))});
-                  } else if (m.stat.is_regular() && m.stat.nlink > 1) {
-                    facts.odd_members.push_back(
-                        OddMember{m.path, absl::StrCat(m.stat.nlink, " hard links")});
+                  if (!why.empty()) {
+                    facts.odd_members.push_back(OddMember{m.path, std::move(why)});
                   } else if (!m.stat.immutable) {
                     facts.newest_change = std::max(facts.newest_change, m.stat.ctime);
                     ++facts.mutable_members;
