@@ -37,9 +37,10 @@ namespace xoi {
 // removal of immutability.json too; returns how many lifts.
 size_t HoldLifts(Plan* plan, absl::string_view why);
 
-// The mass-lift guard: when `plan` would lift more than `max_fraction` of the remote's
+// The mass-lift guard: when `plan` would unlock more than `max_fraction` of the remote's
 // `protected_items` (when there are more than 100), holds every lift back and says why in
-// plan->lifts_held.
+// plan->lifts_held. Lifts of files already mutable (an interrupted lift's) unlock nothing and are
+// not counted.
 void GuardMassLift(uint64_t protected_items, double max_fraction, Plan* plan);
 
 struct ClockReading {

@@ -94,8 +94,12 @@ struct MassCase {
   std::string name;
   uint64_t protected_items;
   double max_fraction = 0.5;
-  int lifts;
+  int lifts;       // of locked items
   int others = 3;  // protect, unindex, wait: never counted, never touched
+  // Lifts of files whose flag an interrupted lift already cleared: held with the others, never
+  // counted. Lifts of trees whose directory is mutable: counted (members may still be locked).
+  int already_mutable_files = 0;
+  int mutable_trees = 0;
   bool want_held;
   std::string held_text = "";  // exact plan->lifts_held, when not empty
 };
@@ -107,7 +111,18 @@ void RunMassCase(const MassCase& c) {
   for (int i = 0; i < c.others; ++i) {
     plan.actions.push_back(MakeAction(other_kinds[i % 3], "other"));
   }
-  for (int i = 0; i < c.lifts; ++i) plan.actions.push_back(MakeAction(ActionKind::kLift, "lift"));
+  auto add_lifts = [&](int n, bool immutable, bool tree) {
+    for (int i = 0; i < n; ++i) {
+      Action lift = MakeAction(ActionKind::kLift, "lift");
+      lift.stat.immutable = immutable;
+      lift.tree = tree;
+      plan.actions.push_back(std::move(lift));
+    }
+  };
+  add_lifts(c.lifts, /*immutable=*/true, /*tree=*/false);
+  add_lifts(c.already_mutable_files, /*immutable=*/false, /*tree=*/false);
+  add_lifts(c.mutable_trees, /*immutable=*/false, /*tree=*/true);
+  const int all_lifts = c.lifts + c.already_mutable_files + c.mutable_trees;
 
   GuardMassLift(c.protected_items, c.max_fraction, &plan);
 
@@ -115,7 +130,7 @@ void RunMassCase(const MassCase& c) {
   if (!c.held_text.empty()) {
     EXPECT_EQ(plan.lifts_held, c.held_text);
   }
-  ASSERT_EQ(plan.actions.size(), static_cast<size_t>(c.lifts + c.others));
+  ASSERT_EQ(plan.actions.size(), static_cast<size_t>(all_lifts + c.others));
   int lifts = 0, held = 0;
   for (const Action& a : plan.actions) {
     if (a.path == "other") {
@@ -130,8 +145,8 @@ void RunMassCase(const MassCase& c) {
       EXPECT_EQ(a.reason, "lift held back: " + plan.lifts_held);
     }
   }
-  EXPECT_EQ(lifts, c.want_held ? 0 : c.lifts);
-  EXPECT_EQ(held, c.want_held ? c.lifts : 0);
+  EXPECT_EQ(lifts, c.want_held ? 0 : all_lifts);
+  EXPECT_EQ(held, c.want_held ? all_lifts : 0);
 }
 
 TEST(GuardMassLiftTest, Table) {
@@ -225,6 +240,25 @@ TEST(GuardMassLiftTest, Table) {
        .max_fraction = 0.29,
        .lifts = 290,
        .want_held = false},
+      // A lift killed half-way cleared 3250 of 6500 flags; the next run finishes those and lifts
+      // the rest. Only the 3250 still locked count.
+      {.name = "half of a killed lift finished: only the locked half counts",
+       .protected_items = 6500,
+       .lifts = 3250,
+       .already_mutable_files = 3250,
+       .want_held = false},
+      {.name = "already mutable files are held with the rest when the locked ones trip",
+       .protected_items = 6500,
+       .lifts = 3251,
+       .already_mutable_files = 3000,
+       .want_held = true,
+       .held_text = "mass-lift guard: 3251 of 6500 protected items would be lifted at once (more "
+                    "than 50%); run with --allow-mass-lift if that is intended"},
+      {.name = "a tree whose directory is mutable counts: its members may be locked",
+       .protected_items = 200,
+       .lifts = 100,
+       .mutable_trees = 1,
+       .want_held = true},
   };
   for (const MassCase& c : cases) RunMassCase(c);
 }
