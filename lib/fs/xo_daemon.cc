@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -21,6 +22,10 @@ namespace xoi {
 namespace {
 
 constexpr char kDaemonName[] = "xo-immutable-remote";
+// The scripts of @xen-orchestra/immutable-backups that node runs without the bin wrapper
+// (`node node_modules/@xen-orchestra/immutable-backups/dist/protectRemotes.mjs`, the way its
+// README starts it); the lift tool changes flags as much as the daemon does.
+constexpr absl::string_view kDaemonScripts[] = {"protectRemotes.mjs", "liftProtection.mjs"};
 constexpr char kDaemonUnit[] = "/xo-immutable-remote.service";
 // An absolute path, written by XO's daemon: PATH_MAX is plenty.
 constexpr size_t kMaxEntrySize = 4096;
@@ -102,15 +107,20 @@ std::vector<std::string> XoDaemonRunning(const std::string& proc) {
     if (!absl::SimpleAtoi(e->d_name, &pid) || pid == self) continue;
     const std::string base = absl::StrCat(proc, "/", e->d_name);
     const std::string comm(absl::StripTrailingAsciiWhitespace(ReadProcFile(base + "/comm")));
-    // Its name, or the script an interpreter runs (`node /usr/bin/xo-immutable-remote`); not any
-    // argument, or `systemctl stop xo-immutable-remote` would count.
+    // Its name, or the script an interpreter runs (`node /usr/bin/xo-immutable-remote`, `node
+    // .../dist/protectRemotes.mjs`); not any argument, or `systemctl stop xo-immutable-remote`
+    // would count.
     const std::vector<std::string> argv =
         absl::StrSplit(ReadProcFile(base + "/cmdline"), '\0', absl::SkipEmpty());
-    const bool interpreted = argv.size() > 1 && absl::StartsWith(Basename(argv[0]), "node");
+    const std::string script =
+        argv.size() > 1 && absl::StartsWith(Basename(argv[0]), "node") ? Basename(argv[1]) : "";
     const bool named = comm == kDaemonName || (!argv.empty() && Basename(argv[0]) == kDaemonName) ||
-                       (interpreted && Basename(argv[1]) == kDaemonName);
+                       script == kDaemonName;
+    const bool runs_script = absl::c_linear_search(kDaemonScripts, script);
     if (named) {
       found.push_back(absl::StrCat("process ", pid, " (", kDaemonName, ")"));
+    } else if (runs_script) {
+      found.push_back(absl::StrCat("process ", pid, " (node ", script, ")"));
     } else if (absl::StrContains(ReadProcFile(base + "/cgroup"), kDaemonUnit)) {
       found.push_back(
           absl::StrCat("process ", pid, " of the active systemd unit ", kDaemonUnit + 1));

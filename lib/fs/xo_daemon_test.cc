@@ -75,14 +75,22 @@ TEST(XoDaemonRunningTest, FindsItByNameByScriptAndByItsUnit) {
   Process(proc, 200, "node", {"/usr/bin/node", "/usr/local/bin/xo-immutable-remote"});
   Process(proc, 300, "node", {"node", "/opt/worker.js"},
           "0::/system.slice/xo-immutable-remote.service\n");
-  // Not the daemon: a command that names it, another service.
+  // Started the way its package's README says, without the bin wrapper.
+  Process(proc, 600, "node",
+          {"node", "node_modules/@xen-orchestra/immutable-backups/dist/protectRemotes.mjs"});
+  Process(proc, 700, "node",
+          {"/usr/bin/node", "/opt/xo/immutable-backups/dist/liftProtection.mjs", "--remote", "r"});
+  // Not the daemon: a command that names it, another service, a script passed as an argument.
+  Process(proc, 800, "cat", {"cat", "dist/protectRemotes.mjs"});
   Process(proc, 400, "systemctl", {"systemctl", "stop", "xo-immutable-remote"});
   Process(proc, 500, "node", {"node", "/opt/other.js"}, "0::/system.slice/xo-server.service\n");
   std::vector<std::string> found = XoDaemonRunning(proc);
   std::sort(found.begin(), found.end());
   EXPECT_THAT(found,
               ElementsAre("process 100 (xo-immutable-remote)", "process 200 (xo-immutable-remote)",
-                          "process 300 of the active systemd unit xo-immutable-remote.service"));
+                          "process 300 of the active systemd unit xo-immutable-remote.service",
+                          "process 600 (node protectRemotes.mjs)",
+                          "process 700 (node liftProtection.mjs)"));
 }
 
 }  // namespace
