@@ -73,6 +73,39 @@ TEST_P(HardeningTest, TheMassLiftGuardHoldsLiftsBackUnlessAllowed) {
   EXPECT_GT(Count(allowed, "lifted"), 100);
 }
 
+// A lift killed after clearing the flags of most files, before dropping their records: the next
+// run finishes it. Those files unlock nothing any more, so they do not trip the guard; before,
+// every record counted and retention waited for someone to pass --allow-mass-lift.
+TEST_P(HardeningTest, ALiftKilledHalfWayIsFinishedWithoutTrippingTheMassLiftGuard) {
+  Generate({"--vms", "6"});
+  WriteConfig("7d");
+  const ProcessResult first = Run();
+  ASSERT_EQ(first.exit_code, 0);
+  const int64_t protected_items = Count(first, "protected");
+  ASSERT_GT(protected_items, 100);
+  // The items that are single files: immutable files below a mutable folder (a tree's members
+  // are below its locked directory), other than the remote's own.
+  const std::set<std::string> locked = ImmutablePaths(root_);
+  int64_t cleared = 0;
+  for (const std::string& path : locked) {
+    const std::filesystem::path full = root_ + "/" + path;
+    if (path.find('/') == std::string::npos || !std::filesystem::is_regular_file(full) ||
+        locked.count(std::filesystem::path(path).parent_path().string()) > 0) {
+      continue;
+    }
+    ASSERT_TRUE(testing::SetImmutableFlag(full.string(), false)) << path;
+    ++cleared;
+  }
+  ASSERT_GT(cleared * 2, protected_items) << "the files must be most of the items";
+
+  const ProcessResult finished = RunAt("+9d");
+  EXPECT_EQ(finished.exit_code, 0) << finished.out << finished.err;
+  EXPECT_THAT(finished.out, Not(HasSubstr("mass-lift guard")));
+  // Every backup is unlocked; the remote's own files stay locked while it is protected.
+  EXPECT_EQ(Count(finished, "lifted"), protected_items - 2);
+  EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
+}
+
 TEST_P(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   Generate({"--vms", "6"});
   WriteConfig("7d");
