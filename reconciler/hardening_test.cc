@@ -106,6 +106,34 @@ TEST_P(HardeningTest, ALiftKilledHalfWayIsFinishedWithoutTrippingTheMassLiftGuar
   EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
 }
 
+// A damaged day file is set aside and its items re-adopted from the walk; the index then counted
+// nothing protected, which switched the guard off for the run that lifted them all (an index
+// lost or moved does the same). The guard now also counts what the walk finds locked.
+TEST_P(HardeningTest, ADamagedIndexDoesNotSwitchTheMassLiftGuardOff) {
+  const std::set<std::string> expected = Generate({"--vms", "6"});
+  WriteConfig("7d");
+  ASSERT_GT(Count(Run(), "protected"), 100);
+  int damaged = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(index_ + "/r1")) {
+    if (entry.path().extension() != ".idx") continue;
+    std::string bytes = ReadFile(entry.path().string());
+    ASSERT_GT(bytes.size(), 300u);
+    bytes[300] ^= 0x20;
+    WriteFile(entry.path().string(), bytes);
+    ++damaged;
+  }
+  ASSERT_GT(damaged, 0);
+
+  const ProcessResult held = RunAt("+9d");
+  EXPECT_EQ(held.exit_code, 4) << held.out << held.err;
+  EXPECT_THAT(held.out, HasSubstr("mass-lift guard"));
+  EXPECT_EQ(Count(held, "lifted"), 0);
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "a damaged index let a mass lift through";
+  const ProcessResult allowed = RunAt("+9d", {"--allow-mass-lift"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+  EXPECT_GT(Count(allowed, "lifted"), 100);
+}
+
 TEST_P(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   Generate({"--vms", "6"});
   WriteConfig("7d");

@@ -2,8 +2,8 @@
 // their record come from lib/fs (clocks.h, state_dir.h).
 //
 // Mass lift. One run never lifts more than a set share of a remote's protected items (as the index
-// counts them, which a writer cannot shrink by hiding folders from the walk) without
-// --allow-mass-lift.
+// counts them, which a writer cannot shrink by hiding folders from the walk, or as the walk finds
+// them locked where that is more: an index that lost a day) without --allow-mass-lift.
 //
 // Time shift. Expiry is judged by this machine's wall clock, so whoever moves it (a rogue NTP
 // server, a compromised hypervisor) could make every backup expire at once. Within one boot the

@@ -118,6 +118,9 @@ struct Plan {
   std::vector<Action> actions;
   std::vector<Warning> warnings;
   std::string lifts_held;  // non-empty: a guard turned every lift into a wait, and why
+  // Items the walk found immutable: what the mass-lift guard judges by when the index knows of
+  // fewer (a damaged day file, an index that was lost or moved, a switch from XO's daemon).
+  uint64_t locked_items = 0;
 };
 
 }  // namespace xoi

@@ -1,5 +1,7 @@
 #include "lib/run/pipeline.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "lib/core/guards.h"
 #include "lib/fs/clocks.h"
@@ -23,10 +25,13 @@ void KeepLiftsBack(const RemoteSession& session, const RemoteConfig& remote,
     ApplyHolds(session.holds, plan);
   }
   // Judged against what the index says is protected, which hiding folders from the walk cannot
-  // shrink.
+  // shrink, or what the walk found locked where that is more: an index that lost a day (damaged,
+  // or moved away) would otherwise count nothing protected, and switch the guard off for the very
+  // run that re-adopts and lifts that day's items.
   if (guard_mass_lift && options.lifting_suspended.empty() &&
       remote.immutability_duration != absl::ZeroDuration() && !options.allow_mass_lift) {
-    GuardMassLift(session.index->protected_count(), options.max_lift_fraction, plan);
+    GuardMassLift(std::max(session.index->protected_count(), plan->locked_items),
+                  options.max_lift_fraction, plan);
   }
   if (!options.lifting_suspended.empty() && HoldLifts(plan, options.lifting_suspended) > 0) {
     plan->lifts_held = options.lifting_suspended;

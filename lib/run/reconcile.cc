@@ -33,6 +33,7 @@ class ItemPlanner : public WalkVisitor {
   void OnItem(int worker, Candidate item) override {
     Slot& slot = slots_[static_cast<size_t>(worker)];
     ++slot.seen;
+    slot.locked += item.stat.immutable;
     const RecordSummary* record =
         index_.Find(Identity{item.stat.ino, absl::ToUnixNanos(item.stat.birth)});
     if (record != nullptr) {
@@ -59,11 +60,11 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan` and `errors`, leaving room in the plan for `room` entries
-  // more; returns the items seen. The plan is sized once and each slot freed as soon as it is
-  // moved: at the first protection of a large remote the entries are the run's largest
-  // allocation, and a vector that doubles beside the slots (or when an entry is added after
-  // them) holds them about three times over.
+  // Moves everything found into `plan` (with the count of locked items) and `errors`, leaving
+  // room in the plan for `room` entries more; returns the items seen. The plan is sized once and
+  // each slot freed as soon as it is moved: at the first protection of a large remote the entries
+  // are the run's largest allocation, and a vector that doubles beside the slots (or when an entry
+  // is added after them) holds them about three times over.
   uint64_t Collect(Plan* plan, std::vector<Problem>* errors, size_t room) {
     uint64_t seen = 0;
     size_t entries = plan->actions.size() + room;
@@ -71,6 +72,7 @@ class ItemPlanner : public WalkVisitor {
     plan->actions.reserve(entries);
     for (Slot& slot : slots_) {
       seen += slot.seen;
+      plan->locked_items += slot.locked;
       std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(plan->actions));
       std::vector<Action>().swap(slot.actions);
       std::move(slot.warnings.begin(), slot.warnings.end(), std::back_inserter(plan->warnings));
@@ -89,6 +91,7 @@ class ItemPlanner : public WalkVisitor {
  private:
   struct Slot {
     uint64_t seen = 0;
+    uint64_t locked = 0;
     std::vector<Action> actions;
     std::vector<Warning> warnings;
     std::vector<Problem> errors;
