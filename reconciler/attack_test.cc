@@ -278,6 +278,29 @@ TEST_P(AttackTest, AClockMovedForwardInStepsBelowTheThresholdSuspendsLifting) {
   EXPECT_TRUE(std::filesystem::exists(index_ + "/time-shift"));
 }
 
+// With the clock moved a month ahead, a backup XO had just finished looked a month old: "finished
+// and past its time before anything could lock it", left alone, and `verify` passed. The shift
+// was detected and lifts held, yet every backup finished before the jump stayed unlocked for as
+// long as the attacker kept the clock ahead. A moved clock now judges nothing too old to lock.
+TEST_P(AttackTest, AClockMovedAheadDoesNotLeaveANewBackupUnlocked) {
+  Generate({});
+  WriteConfig("7d", "0s", "24h");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteRun("xo-vm-backups/vm-new", "20261130T235000Z");
+  const ProcessResult verify =
+      RunProcess({Runfile("reconciler/xo-immutable"), "verify", "--config", config_},
+                 testing::FaketimeEnv("+30d"));
+  EXPECT_NE(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_THAT(verify.out, HasSubstr("FAIL every finished backup is immutable (2 offending)"))
+      << verify.out;
+  const ProcessResult shifted = RunAt("+30d");
+  EXPECT_EQ(shifted.exit_code, 4) << shifted.out << shifted.err;
+  EXPECT_THAT(shifted.err, HasSubstr("TIME SHIFT"));
+  EXPECT_EQ(Count(shifted, "lifted"), 0);
+  EXPECT_TRUE(Locked("xo-vm-backups/vm-new/20261130T235000Z.xva")) << shifted.out;
+  EXPECT_TRUE(Locked("xo-vm-backups/vm-new/20261130T235000Z.json")) << shifted.out;
+}
+
 // A clock record that cannot be read used to count as "first run": no shift, lifting allowed. It
 // now fails closed.
 TEST_P(AttackTest, ADamagedClockRecordSuspendsLiftingInsteadOfTrustingTheClock) {

@@ -81,6 +81,7 @@ struct Case {
   // Settings and clock.
   absl::Duration duration = k14d;
   absl::Duration clock_lag = absl::ZeroDuration();
+  bool clock_shifted = false;
   bool deep = false;
   absl::Time now = kNow;
   // Facts.
@@ -144,6 +145,7 @@ void RunCase(const Case& c) {
   settings.orphan_grace = absl::Hours(1);
   settings.deep = c.deep;
   settings.clock_lag = c.clock_lag;
+  settings.clock_shifted = c.clock_shifted;
 
   FakeFacts facts;
   facts.changes.newest_change = c.now - c.unchanged_for;
@@ -437,6 +439,28 @@ TEST(DecideTest, Attacker) {
        .unchanged_for = absl::Hours(30 * 24),
        .want = std::nullopt,
        .changes_calls = 1},
+      // An attacker moves the clock 30 days ahead: a backup XO just finished looks 30 days old.
+      // The shift is detected, lifts are held; it must be locked all the same.
+      {.name = "past its time only by a moved clock (time shift): protected",
+       .birth = kNow - absl::Hours(30 * 24),
+       .clock_shifted = true,
+       .unchanged_for = absl::Hours(30 * 24),
+       .want = ActionKind::kProtect,
+       .want_reference = kNow - absl::Hours(30 * 24),
+       .want_overdue = true,
+       .changes_calls = 1,
+       .run_calls = 1},
+      {.name = "time shift, not finished yet: still waits to settle",
+       .clock_shifted = true,
+       .unchanged_for = absl::Seconds(2),
+       .want = ActionKind::kWait,
+       .changes_calls = 1},
+      {.name = "time shift, locked and expired: still a lift (the guard holds it back)",
+       .immutable = true,
+       .record = Rec::kProtected,
+       .record_reference = kOld,
+       .clock_shifted = true,
+       .want = ActionKind::kLift},
       {.name = "a lifted VHD directory XO merges into, at its path: left alone, nothing asked",
        .tree = true,
        .nlink = 2,

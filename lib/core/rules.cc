@@ -240,7 +240,7 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
                                         DurationText(settings.settle), ")"));
     return decision;
   }
-  if (Expired(reference, settings, now)) {
+  if (Expired(reference, settings, now) && !settings.clock_shifted) {
     return decision;  // finished and past its time before anything could lock it: left alone
   }
   if (hard_linked) return refuse_links();

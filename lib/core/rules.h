@@ -52,6 +52,9 @@ struct Settings {
   bool deep = false;
   // How far the wall clock is behind what the clock record proves (guards.h): added to references.
   absl::Duration clock_lag;
+  // The wall clock moved (a time shift, guards.h): lifts are held back elsewhere, and here no
+  // finished backup is judged too old to be locked, since the clock saying so is the one moved.
+  bool clock_shifted = false;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -111,8 +111,12 @@ class ItemPlanner : public WalkVisitor {
 Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
                 const RemoteConfig& remote, const RunOptions& options, RemoteReport* report) {
   const int root_fd = session.root.get();
-  const Settings settings{remote.immutability_duration, remote.settle, remote.orphan_grace,
-                          options.deep, options.clock_lag};
+  const Settings settings{remote.immutability_duration,
+                          remote.settle,
+                          remote.orphan_grace,
+                          options.deep,
+                          options.clock_lag,
+                          !options.lifting_suspended.empty()};
   const Index& index = *session.index;
   Plan plan;
 
