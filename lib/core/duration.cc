@@ -25,6 +25,8 @@ const Unit kUnits[] = {
     {{"h", "hr", "hrs", "hour", "hours"}, absl::Hours(1)},
     {{"d", "day", "days", "", ""}, absl::Hours(24)},
     {{"w", "week", "weeks", "", ""}, absl::Hours(24 * 7)},
+    // A Julian year, as `ms` has it: "1y" in XO's config.toml is 365.25 days.
+    {{"y", "yr", "yrs", "year", "years"}, absl::Hours(24 * 365 + 6)},
 };
 
 const Unit* FindUnit(absl::string_view name) {
@@ -56,7 +58,7 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text) {
     const Unit* found = FindUnit(unit_name);
     if (found == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" has an unknown unit \"",
-                                                     unit_name, "\" (use ms, s, m, h, d or w)"));
+                                                     unit_name, "\" (use ms, s, m, h, d, w or y)"));
     }
     unit = found->size;
   }

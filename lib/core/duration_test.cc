@@ -35,6 +35,12 @@ TEST(ParseDurationTest, AcceptsMsStyleSpellings) {
       {"7 day", absl::Hours(7 * 24)},
       {"1 week", absl::Hours(7 * 24)},
       {"3 weeks", absl::Hours(21 * 24)},
+      // Years, which XO's config.toml may hold: `ms` counts 365.25 days.
+      {"1y", absl::Hours(365 * 24 + 6)},
+      {"1 year", absl::Hours(365 * 24 + 6)},
+      {"2 years", absl::Hours(2 * (365 * 24 + 6))},
+      {"1 yr", absl::Hours(365 * 24 + 6)},
+      {"0.5yrs", absl::Hours((365 * 24 + 6) / 2)},
       {"2 hours", absl::Hours(2)},
       {"1 hr", absl::Hours(1)},
       {"5 hrs", absl::Hours(5)},
