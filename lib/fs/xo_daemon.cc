@@ -21,7 +21,9 @@
 namespace xoi {
 namespace {
 
-constexpr char kDaemonName[] = "xo-immutable-remote";
+// The commands @xen-orchestra/immutable-backups installs: the daemon, and its lift tool, which
+// stays running when `liftEvery` is set and changes flags as much as the daemon does.
+constexpr absl::string_view kDaemonNames[] = {"xo-immutable-remote", "xo-lift-remote-immutability"};
 // The scripts of @xen-orchestra/immutable-backups that node runs without the bin wrapper
 // (`node node_modules/@xen-orchestra/immutable-backups/dist/protectRemotes.mjs`, the way its
 // README starts it); the lift tool changes flags as much as the daemon does.
@@ -112,13 +114,16 @@ std::vector<std::string> XoDaemonRunning(const std::string& proc) {
     // would count.
     const std::vector<std::string> argv =
         absl::StrSplit(ReadProcFile(base + "/cmdline"), '\0', absl::SkipEmpty());
+    const std::string command = argv.empty() ? "" : Basename(argv[0]);
     const std::string script =
-        argv.size() > 1 && absl::StartsWith(Basename(argv[0]), "node") ? Basename(argv[1]) : "";
-    const bool named = comm == kDaemonName || (!argv.empty() && Basename(argv[0]) == kDaemonName) ||
-                       script == kDaemonName;
+        argv.size() > 1 && absl::StartsWith(command, "node") ? Basename(argv[1]) : "";
+    // The kernel keeps the first 15 bytes of the program's name as its comm.
+    const auto named = absl::c_find_if(kDaemonNames, [&](absl::string_view name) {
+      return comm == name.substr(0, 15) || command == name || script == name;
+    });
     const bool runs_script = absl::c_linear_search(kDaemonScripts, script);
-    if (named) {
-      found.push_back(absl::StrCat("process ", pid, " (", kDaemonName, ")"));
+    if (named != std::end(kDaemonNames)) {
+      found.push_back(absl::StrCat("process ", pid, " (", *named, ")"));
     } else if (runs_script) {
       found.push_back(absl::StrCat("process ", pid, " (node ", script, ")"));
     } else if (absl::StrContains(ReadProcFile(base + "/cgroup"), kDaemonUnit)) {

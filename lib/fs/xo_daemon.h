@@ -35,8 +35,9 @@ std::string XoDaemonIndexDir(const std::string& configured, const std::string& i
 // (with the path) when it cannot be listed.
 absl::StatusOr<XoDaemonIndex> ReadXoDaemonIndex(FileSystem& fs, const std::string& dir);
 
-// The signs that XO's daemon still runs: a process named `xo-immutable-remote` (its name, or the
-// script node runs: `node /usr/bin/xo-immutable-remote`), node running its package's
+// The signs that XO's daemon still runs: a process named `xo-immutable-remote` or
+// `xo-lift-remote-immutability` (its lift tool) (by name, or the script node runs: `node
+// /usr/bin/xo-immutable-remote`), node running its package's
 // `protectRemotes.mjs` or `liftProtection.mjs`, or a process in the cgroup of the systemd
 // unit `xo-immutable-remote.service` (the unit is active). One line each, e.g. "process 1234
 // (xo-immutable-remote)"; empty when none. `proc` is the procfs mount ("/proc"; tests use another

@@ -80,17 +80,22 @@ TEST(XoDaemonRunningTest, FindsItByNameByScriptAndByItsUnit) {
           {"node", "node_modules/@xen-orchestra/immutable-backups/dist/protectRemotes.mjs"});
   Process(proc, 700, "node",
           {"/usr/bin/node", "/opt/xo/immutable-backups/dist/liftProtection.mjs", "--remote", "r"});
+  // Its lift tool, by name (truncated to 15 bytes as comm) and run by node.
+  Process(proc, 900, "xo-lift-remote-", {"xo-lift-remote-immutability", "--remote", "r1"});
+  Process(proc, 910, "node", {"node", "/usr/local/bin/xo-lift-remote-immutability"});
   // Not the daemon: a command that names it, another service, a script passed as an argument.
   Process(proc, 800, "cat", {"cat", "dist/protectRemotes.mjs"});
   Process(proc, 400, "systemctl", {"systemctl", "stop", "xo-immutable-remote"});
   Process(proc, 500, "node", {"node", "/opt/other.js"}, "0::/system.slice/xo-server.service\n");
   std::vector<std::string> found = XoDaemonRunning(proc);
   std::sort(found.begin(), found.end());
-  EXPECT_THAT(found,
-              ElementsAre("process 100 (xo-immutable-remote)", "process 200 (xo-immutable-remote)",
-                          "process 300 of the active systemd unit xo-immutable-remote.service",
-                          "process 600 (node protectRemotes.mjs)",
-                          "process 700 (node liftProtection.mjs)"));
+  EXPECT_THAT(
+      found,
+      ElementsAre("process 100 (xo-immutable-remote)", "process 200 (xo-immutable-remote)",
+                  "process 300 of the active systemd unit xo-immutable-remote.service",
+                  "process 600 (node protectRemotes.mjs)", "process 700 (node liftProtection.mjs)",
+                  "process 900 (xo-lift-remote-immutability)",
+                  "process 910 (xo-lift-remote-immutability)"));
 }
 
 }  // namespace
