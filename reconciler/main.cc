@@ -2,9 +2,11 @@
 // (lib/run/commands.h wires the commands).
 #include <algorithm>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -88,6 +90,11 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
   args->command = spec->name;
   const bool holds = args->command == "hold" || args->command == "release";
   unsigned given = 0;
+  // Options that take one value: given twice, which one was meant is a guess (the last, silently,
+  // before); `--remote`, `--id` and the selectors may repeat.
+  constexpr absl::string_view kOnce[] = {"--config", "--report",       "--report-file", "--day",
+                                         "--jobs",   "--metrics-file", "--reason"};
+  std::set<std::string> seen_once;
   for (; i < words.size(); ++i) {
     std::string word = words[i];
     std::string value;
@@ -113,6 +120,10 @@ int ParseArgs(int argc, char** argv, CommandArgs* args) {
       given |= kSelect;
       return -1;
     };
+    const bool once = absl::c_linear_search(kOnce, word) || (word == "--vm" && !holds);
+    if (once && !seen_once.insert(word).second) {
+      return UsageError(absl::StrCat(word, " is given twice"));
+    }
     std::string text;
     if (word == "--help" || word == "-h") {
       std::cout << kUsage;

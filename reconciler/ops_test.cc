@@ -86,6 +86,49 @@ TEST_F(OpsTest, IndexDumpListsWhatTheIndexRecordsByDay) {
   EXPECT_EQ(ImmutablePaths(root_), locked) << "index dump changed a flag";
 }
 
+// A script must not take a partial dump for the whole index: a damaged day file (its records
+// left out) exits 1, an index that is missing or that others can write exits 3, each named.
+TEST_F(OpsTest, IndexDumpFailsWhenItCannotShowTheWholeIndex) {
+  const std::string xo = Runfile("reconciler/xo-immutable");
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const std::string dir = index_ + "/r1";
+  std::string day_file;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".idx") day_file = e.path().string();
+  }
+  ASSERT_FALSE(day_file.empty());
+  const std::string intact = ReadFile(day_file);
+  std::string damaged = intact;
+  damaged[damaged.size() / 2] ^= 0x20;
+  WriteFile(day_file, damaged);
+  const ProcessResult partial = RunProcess({xo, "index", "dump", "--config", config_});
+  EXPECT_EQ(partial.exit_code, 1) << partial.out << partial.err;
+  EXPECT_THAT(partial.out, HasSubstr(day_file));
+  EXPECT_EQ(ReadFile(day_file), damaged) << "a read-only dump set the damaged day file aside";
+  WriteFile(day_file, intact);
+
+  std::filesystem::permissions(dir, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  const ProcessResult unsafe = RunProcess({xo, "index", "dump", "--config", config_});
+  EXPECT_EQ(unsafe.exit_code, 3) << unsafe.out << unsafe.err;
+  EXPECT_THAT(unsafe.out + unsafe.err, HasSubstr("chmod 700 " + dir));
+  std::filesystem::permissions(dir, std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::remove);
+  EXPECT_EQ(RunProcess({xo, "index", "dump", "--config", config_}).exit_code, 0);
+
+  std::filesystem::rename(dir, index_ + "/moved");
+  const ProcessResult missing = RunProcess({xo, "index", "dump", "--config", config_});
+  EXPECT_EQ(missing.exit_code, 3) << missing.out << missing.err;
+  EXPECT_THAT(missing.out + missing.err, HasSubstr("no index at " + dir));
+
+  const ProcessResult twice = RunProcess(
+      {xo, "index", "dump", "--config", config_, "--day", "2026-11-01", "--day", "2026-11-02"});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_THAT(twice.err, HasSubstr("--day is given twice"));
+}
+
 TEST_F(OpsTest, VerifyFindsUnlockedFilesIndexDisagreementAndExpiredLocks) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

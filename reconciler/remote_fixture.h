@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
@@ -101,9 +102,13 @@ class RemoteTest : public ::testing::Test {
                            "\", \"settle\": \"" + settle + "\"}}}");
   }
 
+  // A run reporting in JSON, unless `args` asks for another format.
   ProcessResult Run(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {
-        Runfile("reconciler/xo-immutable"), "run", "--config", config_, "--report", "json"};
+    std::vector<std::string> argv = {Runfile("reconciler/xo-immutable"), "run", "--config",
+                                     config_};
+    if (std::find(args.begin(), args.end(), "--report") == args.end()) {
+      argv.insert(argv.end(), {"--report", "json"});
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv, env);
   }

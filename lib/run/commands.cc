@@ -295,31 +295,51 @@ int Status(const Config& config, const std::vector<const RemoteConfig*>& remotes
 }
 
 // Reads each remote's index as it stands (no lock: every day file is replaced atomically) and
-// prints its records; exit 3 when an index cannot be read.
+// prints its records. A script must not take a partial dump for the whole: exit 3 when an index
+// cannot be read (missing, unsafe, unreadable), 1 when a day file of it is damaged or unreadable
+// (its records are left out).
 int IndexDumpCommand(const Config& config, const std::vector<const RemoteConfig*>& remotes,
                      const CommandArgs& args) {
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
   std::vector<IndexDump> dumps;
   int code = kExitOk;
+  auto unusable = [&](IndexDump& dump, absl::string_view why) {
+    dump.error = std::string(why);
+    code = kExitUnusable;
+  };
   for (const RemoteConfig* remote : remotes) {
     IndexDump& dump = dumps.emplace_back();
     dump.id = remote->id;
     dump.root = remote->root;
     dump.dir = state.RemoteDir(remote->id);
     dump.duration = remote->immutability_duration;
-    auto index = Index::Open(fs, dump.dir, remote->root, /*create=*/false);
-    if (!index.ok()) {
-      dump.error = std::string(index.status().message());
-      code = kExitUnusable;
+    // Records in a folder others can write are anyone's: a run refuses them, and so does this.
+    if (absl::Status safe = state.PrepareRemote(remote->id, /*create=*/false); !safe.ok()) {
+      unusable(dump, safe.message());
       continue;
     }
-    for (const Warning& notice : (*index)->notices()) dump.notices.push_back(notice.message);
+    if (!fs.StatAt(AT_FDCWD, dump.dir.c_str(), dump.dir).ok()) {
+      unusable(dump, absl::StrCat("no index at ", dump.dir, ": no run has recorded anything for ",
+                                  "this remote with this indexPath"));
+      continue;
+    }
+    auto index = Index::Open(fs, dump.dir, remote->root, /*create=*/false);
+    if (!index.ok()) {
+      unusable(dump, index.status().message());
+      continue;
+    }
+    for (const Warning& notice : (*index)->notices()) {
+      dump.notices.push_back(notice.message);
+      if (notice.kind == WarningKind::kIndexEntryUnreadable && code == kExitOk) {
+        code = kExitItemErrors;
+      }
+    }
     // Day by day, by path within a day: the order of the day files.
     const absl::Status read = (*index)->ForEach(
         [&](const RecordSummary& summary) { return !args.day || summary.day() == *args.day; },
         [&](const IndexRecord& record) { dump.records.push_back(record); });
-    if (!read.ok()) dump.error = std::string(read.message());
+    if (!read.ok()) unusable(dump, read.message());
   }
   const std::string text =
       args.report == "json" ? FormatIndexDumpJson(dumps) : FormatIndexDumpText(dumps);
