@@ -10,6 +10,7 @@
 #include <atomic>
 #include <ctime>
 
+#include "absl/time/time.h"
 #include "lib/testing/loop_fs.h"
 #include "reconciler/remote_fixture.h"
 
@@ -107,6 +108,22 @@ TEST_F(StagedAttackTest, ABackupMovedIntoAnInodePreparedDaysAheadIsLockedForTheF
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_TRUE(Locked(vm + "/20261201T000000Z.xva")) << "the 30-day-old spare was never locked";
   EXPECT_TRUE(Locked(vm + "/20261202T000000Z.xva"));
+  // `status` says when the runs will lift each file: from its reference, not its birth (which
+  // put the 30-day-old spare's expiry three weeks in the past).
+  const ProcessResult status = RunProcess(
+      {Runfile("reconciler/xo-immutable"), "status", "--config", config_, "--report", "json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const std::string soonest = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(Now() + 6 * kDay), absl::UTCTimeZone());
+  const json::value doc = json::parse(status.out);
+  int files = 0;
+  for (const json::value& run : doc.at("remotes").at(0).at("vms").at(0).at("runs").as_array()) {
+    for (const json::value& file : run.at("files").as_array()) {
+      EXPECT_GE(std::string(file.at("expires").as_string()), soonest) << file;
+      ++files;
+    }
+  }
+  EXPECT_EQ(files, 4);
   const ProcessResult later = RunAt("+3d");
   ASSERT_EQ(later.exit_code, 0) << later.out << later.err;
   EXPECT_TRUE(Locked(vm + "/20261202T000000Z.xva")) << "the 5-day-old spare was lifted early";

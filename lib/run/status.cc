@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "lib/core/expiry.h"
 #include "lib/core/glob_set.h"
+#include "lib/core/rules.h"
+#include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
+#include "lib/fs/index.h"
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
 #include "lib/run/holds.h"
@@ -22,9 +25,9 @@ constexpr size_t kMaxMetadataSize = size_t{16} << 20;
 // Collects the VM backup items the walk finds, by VM and by run timestamp.
 class Collector : public WalkVisitor {
  public:
-  Collector(RunFacts& runs, absl::Duration duration, const std::string& only_vm,
+  Collector(RunFacts& runs, const Index* index, absl::Duration duration, const std::string& only_vm,
             const HoldSet& holds)
-      : runs_(runs), duration_(duration), only_vm_(only_vm), holds_(holds) {}
+      : runs_(runs), index_(index), duration_(duration), only_vm_(only_vm), holds_(holds) {}
 
   void OnItem(int, Candidate item) override {
     const std::vector<const Hold*> covering = holds_.Covering(item.path, IdentityOf(item.stat));
@@ -37,12 +40,21 @@ class Collector : public WalkVisitor {
     if (!only_vm_.empty() && parts[1] != only_vm_) return;
     const std::string dt = RunOf(item.path, item.tree, runs_);
     if (dt.empty()) return;
-    BackupFile file{item.path + (item.tree ? "/" : ""), item.stat.immutable,
-                    ExpiresAt(CreationDay(item.stat.birth), duration_)};
+    BackupFile file{item.path + (item.tree ? "/" : ""), item.stat.immutable, ExpiryOf(item.stat)};
     for (const Hold* hold : covering) file.held_by.push_back(hold->id);
     std::lock_guard<std::mutex> lock(mu_);
     files_[parts[1]][dt].push_back(std::move(file));
   }
+  // What the runs go by: the reference its record keeps (the newest change when it was locked,
+  // raised by the clock's lag), not its birth; for an item not recorded yet, its ctime, where
+  // the next run's adoption counts from.
+  absl::Time ExpiryOf(const FileStat& st) const {
+    const RecordSummary* record = index_ != nullptr ? index_->Find(IdentityOf(st)) : nullptr;
+    const absl::Time reference =
+        record != nullptr && !record->lifted() ? record->reference() : st.ctime;
+    return ItemExpiresAt(reference, Settings{duration_});
+  }
+
   void OnRefused(int, const std::string&, const std::string&) override {}
   void OnError(int, const std::string&, const absl::Status&) override {}
 
@@ -51,6 +63,7 @@ class Collector : public WalkVisitor {
 
  private:
   RunFacts& runs_;
+  const Index* const index_;  // null when there is none yet
   const absl::Duration duration_;
   const std::string only_vm_;
   const HoldSet& holds_;
@@ -80,8 +93,17 @@ RemoteStatus ReadBackupStatus(FileSystem& fs, const StateDir& state, const Remot
     status.error = std::string(globs.status().message());
     return status;
   }
+  // Read without the lock: every day file is replaced atomically.
+  std::unique_ptr<Index> index;
+  if (auto opened = Index::Open(fs, state.RemoteDir(remote.id), remote.root, /*create=*/false);
+      opened.ok()) {
+    index = *std::move(opened);
+  } else if (ErrnoOf(opened.status()) != ENOENT) {
+    status.error = std::string(opened.status().message());
+    return status;
+  }
   RemoteRunFacts runs(fs, root->get());
-  Collector collector(runs, remote.immutability_duration, vm, status.holds);
+  Collector collector(runs, index.get(), remote.immutability_duration, vm, status.holds);
   Walk(fs, root->get(), *globs, jobs, &collector);
   status.locked_items_held = std::move(collector.locked_items_held());
   for (auto& [uuid, runs_by_dt] : collector.files()) {
