@@ -276,7 +276,11 @@ void DecideUnreached(const IndexRecord& record, const Settings& settings, absl::
                      UnreachedFacts& facts, Plan* plan) {
   Action action{ActionKind::kUnindex, record.path, record.tree, StatOf(record)};
   if (record.lifted) {
-    action.reason = "lifted, and no longer where it was: its record is dropped";
+    // A backup folder XO's daemon locked whole is reached by the walk only while it is locked.
+    action.reason = record.tree && IsXoBackupFolder(record.path)
+                        ? "lifted with its files, which the walk reaches as items again (each "
+                          "recorded as lifted): the folder's record is dropped"
+                        : "lifted, and no longer where it was: its record is dropped";
     plan->actions.push_back(std::move(action));
     return;
   }

@@ -49,6 +49,7 @@ constexpr uint64_t kIno = 4242;
 struct Case {
   std::string name;
   // The index record.
+  std::string path = kPath;
   absl::Time reference = kOldReference;
   uint64_t record_ino = kIno;
   absl::Time record_birth = kBirth;
@@ -77,7 +78,7 @@ struct Case {
 void RunCase(const Case& c) {
   SCOPED_TRACE(c.name);
   IndexRecord record;
-  record.path = kPath;
+  record.path = c.path;
   record.dev = 2049;
   record.ino = c.record_ino;
   record.birth = c.record_birth;
@@ -118,7 +119,7 @@ void RunCase(const Case& c) {
     const Action& a = plan.actions[0];
     EXPECT_EQ(a.kind, *c.want_action)
         << "got " << ActionKindName(a.kind) << " (" << a.reason << ")";
-    EXPECT_EQ(a.path, kPath);
+    EXPECT_EQ(a.path, c.path);
     EXPECT_EQ(a.tree, c.tree);
     EXPECT_TRUE(a.indexed);
     EXPECT_FALSE(a.requires_all_lifts);
@@ -155,7 +156,7 @@ void RunCase(const Case& c) {
     ASSERT_EQ(plan.warnings.size(), 1u);
     const Warning& w = plan.warnings[0];
     EXPECT_EQ(w.kind, *c.want_warning) << "got " << WarningKindName(w.kind) << ": " << w.message;
-    EXPECT_EQ(w.path, kPath);
+    EXPECT_EQ(w.path, c.path);
     if (!c.want_message.empty()) {
       EXPECT_EQ(w.message, c.want_message);
     }
@@ -178,6 +179,13 @@ TEST(DecideUnreachedTest, LiftedRecords) {
        .want_action = ActionKind::kUnindex,
        .stat_asked = {},
        .reason_has = {"lifted, and no longer where it was"}},
+      {.name = "a lifted backup folder XO's daemon locked whole: dropped, its files are items",
+       .path = "xo-config-backups/sched/20261101T000000Z",
+       .tree = true,
+       .lifted = true,
+       .want_action = ActionKind::kUnindex,
+       .stat_asked = {},
+       .reason_has = {"lifted with its files"}},
       {.name = "lifted, its path holding it still (globs changed): dropped without a stat",
        .lifted = true,
        .want_action = ActionKind::kUnindex,

@@ -356,6 +356,23 @@ ActionResult Executor::Lift(const Action& action) {
   if (!top.ok()) return FromStatus(top.status());
   ActionResult result;
   std::vector<std::string> foreign, unexpired, mutable_folders;
+  // A backup folder XO's daemon locked whole is an item only while it is locked: once lifted, the
+  // walk reaches its files as items of their own again, and their ctime, which the lift moved,
+  // would make them look like a new backup, locked for a whole duration more (XO's retention
+  // held back that long). They are recorded as lifted with it.
+  const bool members_are_items = action.tree && action.indexed && IsXoBackupFolder(action.path);
+  std::vector<IndexRecord> lifted_members;
+  auto lifted_member = [&](const Member& m) {
+    if (!members_are_items || !m.stat.is_regular()) return;
+    IndexRecord record;
+    record.path = m.path;
+    record.dev = m.stat.dev;
+    record.ino = m.stat.ino;
+    record.birth = m.stat.birth;
+    record.reference = action.reference;
+    record.lifted = true;
+    lifted_members.push_back(std::move(record));
+  };
   if (action.tree) {
     absl::Status failed;
     auto belongs = [&](const Member& m) { return m.stat.birth <= action.members_locked_by; };
@@ -367,6 +384,8 @@ ActionResult Executor::Lift(const Action& action) {
               if (!m.stat.immutable) {
                 // Beyond reach: left mutable by the protection, not tampered with.
                 if (m.stat.is_dir() && !m.beyond_reach) mutable_folders.push_back(m.path);
+                // Unlocked by an earlier lift of it that stopped half-way.
+                if (belongs(m)) lifted_member(m);
                 return true;
               }
               if (!belongs(m)) {
@@ -387,6 +406,7 @@ ActionResult Executor::Lift(const Action& action) {
                 return false;
               }
               result.flags_changed += *changed ? 1 : 0;
+              lifted_member(m);
               return true;
             },
             [&](const std::string&, const absl::Status& status) {
@@ -417,6 +437,7 @@ ActionResult Executor::Lift(const Action& action) {
   }
   result.flags_changed += *cleared ? 1 : 0;
   Record(action, action.reference, action.members_locked_by, /*lifted=*/true);
+  for (IndexRecord& member : lifted_members) index_->Put(std::move(member));
   std::vector<std::string> notes;
   if (!foreign.empty()) {
     notes.push_back(
