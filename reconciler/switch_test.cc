@@ -5,6 +5,9 @@
 // the test's own, lifted when it ends.
 #include <signal.h>
 
+#include <chrono>
+#include <thread>
+
 #include "reconciler/remote_fixture.h"
 
 namespace xoi {
@@ -240,6 +243,48 @@ TEST_P(SwitchTest, XosIndexIsFoundAtItsDefaultPlaceWhichOursMayShare) {
   const ProcessResult late = Run({"--allow-mass-lift"}, at("+9d"));
   ASSERT_EQ(late.exit_code, 0) << late.out << late.err;
   EXPECT_FALSE(ImmutablePaths(root_).count("xo-vm-backups/vm1/legacy-v1.txt"));
+}
+
+// A run killed after it had read XO's daemon index, before the records it imported were durable,
+// used to have recorded the import as done already: the next run skipped it and, XO's index
+// sharing our folder, removed XO's entries as old ones of ours, so what XO had locked beyond our
+// globs stayed locked for ever. The import is recorded only once its records are durable: killed
+// as soon as that record appears, the next run still knows the file, and lifts it in time.
+TEST_P(SwitchTest, ARunKilledAsItImportsXosIndexLosesNothing) {
+  Put(At("xo-vm-backups/vm1/legacy-v1.txt"), "locked by v1");
+  LockAsXoDid("xo-vm-backups/vm1/legacy-v1.txt", false);
+  // Enough backups that carrying the plan out takes a while after the import is planned.
+  for (int i = 0; i < 3000; ++i) Put(At("xo-vm-backups/vm2/" + std::to_string(i) + ".json"), "{}");
+  const std::string xdg = scratch_.path() + "/xdg";
+  index_ = xdg + "/xo-immutable-backups";
+  Put(index_ + "/r1/2026-11-01/9f86d081", At("xo-vm-backups/vm1/legacy-v1.txt"));
+  Put(config_, "{\"timeShiftThreshold\": \"365d\", \"remotes\": {\"r1\": {\"root\": \"" + root_ +
+                   "\", \"immutabilityDuration\": \"7d\", \"settle\": \"0s\"}}}");
+  const std::vector<std::string> env = {"XDG_DATA_HOME=" + xdg};
+  const std::string imported = index_ + "/r1/xo-daemon-index-imported";
+  const int pid =
+      testing::StartProcess({Runfile("reconciler/xo-immutable"), "--config", config_}, env);
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(imported) && kill(pid, 0) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  kill(pid, SIGKILL);
+  testing::WaitProcess(pid);
+
+  const ProcessResult next = Run({}, env);
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  const ProcessResult dump =
+      RunProcess({Runfile("reconciler/xo-immutable"), "index", "dump", "--config", config_}, env);
+  EXPECT_THAT(dump.out, HasSubstr("xo-vm-backups/vm1/legacy-v1.txt"))
+      << "XO's record of a file beyond our globs was lost";
+  std::vector<std::string> later = testing::FaketimeEnv("+9d");
+  later.insert(later.end(), env.begin(), env.end());
+  const ProcessResult late = Run({"--allow-mass-lift"}, later);
+  ASSERT_EQ(late.exit_code, 0) << late.out << late.err;
+  EXPECT_FALSE(ImmutablePaths(root_).count("xo-vm-backups/vm1/legacy-v1.txt"))
+      << "what XO's daemon locked beyond our globs stays locked for ever";
 }
 
 // The attacker (XO's access: create, rename, delete anything mutable; never set a flag) against

@@ -121,6 +121,11 @@ struct Plan {
   // Items the walk found immutable: what the mass-lift guard judges by when the index knows of
   // fewer (a damaged day file, an index that was lost or moved, a switch from XO's daemon).
   uint64_t locked_items = 0;
+  // Non-empty: XO's daemon's index was read into this plan (the imported records are among its
+  // entries); once they are durable, it is recorded as imported, with this text, and not read
+  // again. Not before: XO's index may share our folder, whose old per-file entries the next
+  // run's migration removes, so a run killed in between would lose them.
+  std::string xo_index_imported;
 };
 
 }  // namespace xoi

@@ -82,7 +82,7 @@ bool Carry(Action& action, Executor& executor, bool all_lifted, const RemoteConf
 
 }  // namespace
 
-void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
+bool ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
                  const RunOptions& options, RemoteReport* report) {
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
@@ -170,14 +170,17 @@ void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   // The records of everything done, made durable with one syncfs (which flushes the whole
   // filesystem of the index, every other writer's dirty data included: a run that changed nothing,
   // the steady state every minute, writes and syncs nothing).
-  if (!options.dry_run && applied) {
+  if (options.dry_run) return false;
+  if (applied) {
     if (absl::Status flushed = session.index->Flush(); !flushed.ok()) {
       report->errors.push_back(
           Problem{"", absl::StrCat("the index was not written (the next run re-indexes what is ",
                                    "locked): ", flushed.message())});
       ++report->counts.errors;
+      return false;
     }
   }
+  return true;
 }
 
 }  // namespace xoi

@@ -15,9 +15,10 @@ namespace xoi {
 // options.dry_run, carries each effect out through the executor exactly as planned: the outcome
 // (done, waiting, refused, vanished, failed, skipped) goes beside the entry, flag changes into the
 // audit log. An entry that requires every earlier lift to have taken effect is skipped when one
-// did not. Makes the index durable once at the end when anything was applied.
+// did not. Makes the index durable once at the end when anything was applied; returns whether
+// the index now holds every record the plan made (false: not carried out, or not written).
 // The plan is consumed: its entries' paths and reasons move into the report.
-void ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
+bool ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const RemoteConfig& remote,
                  const RunOptions& options, RemoteReport* report);
 
 }  // namespace xoi

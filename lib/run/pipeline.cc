@@ -92,7 +92,12 @@ RemoteReport RunPipeline(FileSystem& fs, const StateDir& state, const RemoteConf
   if (session != nullptr) {
     Plan plan = planner(*session, &report);
     KeepLiftsBack(*session, remote, options, guard_mass_lift, &plan, &report);
-    ExecutePlan(fs, std::move(plan), *session, remote, options, &report);
+    const std::string xo_index_imported = std::move(plan.xo_index_imported);
+    const bool recorded = ExecutePlan(fs, std::move(plan), *session, remote, options, &report);
+    // Unwritten (a full disk), it is read again by the next run: importing is idempotent.
+    if (recorded && !xo_index_imported.empty()) {
+      (void)state.WriteXoIndexImported(remote.id, xo_index_imported);
+    }
     PinAndSummariseHolds(state, remote, /*pin=*/!options.dry_run, *session, &report);
   }
   report.elapsed = stopwatch.Elapsed();

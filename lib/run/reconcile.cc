@@ -140,7 +140,7 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   // one run that switches from XO's daemon may add more, and grow the plan once).
   constexpr size_t kRoom = 64;
   report->counts.seen = items.Collect(&plan, &report->errors, kRoom);
-  ImportXoDaemonIndex(fs, state, session, remote, settings, options.dry_run, &plan);
+  ImportXoDaemonIndex(fs, state, session, remote, settings, &plan);
   SortByPath(&plan.actions);
   std::sort(plan.warnings.begin(), plan.warnings.end(),
             [](const Warning& a, const Warning& b) { return a.path < b.path; });

@@ -40,8 +40,7 @@ class ImportFacts : public XoIndexFacts {
 }  // namespace
 
 void ImportXoDaemonIndex(FileSystem& fs, const StateDir& state, RemoteSession& session,
-                         const RemoteConfig& remote, const Settings& settings, bool dry_run,
-                         Plan* plan) {
+                         const RemoteConfig& remote, const Settings& settings, Plan* plan) {
   if (state.XoIndexImported(remote.id)) return;
   const std::string dir = XoDaemonIndexDir(remote.xo_daemon_index, remote.id);
   absl::StatusOr<XoDaemonIndex> read = ReadXoDaemonIndex(fs, dir);
@@ -61,13 +60,8 @@ void ImportXoDaemonIndex(FileSystem& fs, const StateDir& state, RemoteSession& s
     absl::StrAppend(&plan->warnings.back().message, "; ", read->unreadable,
                     " unreadable entries skipped");
   }
-  if (!dry_run) {
-    // Written before the plan is carried out: a run killed meanwhile loses only the imported
-    // records of items outside the walk's reach; everything the walk reaches is adopted anyway.
-    (void)state.WriteXoIndexImported(
-        remote.id, absl::StrCat(dir, ": ", read->entries.size(), " entries, ", counts.imported,
-                                " imported\n"));
-  }
+  plan->xo_index_imported =
+      absl::StrCat(dir, ": ", read->entries.size(), " entries, ", counts.imported, " imported\n");
 }
 
 }  // namespace xoi

@@ -15,12 +15,12 @@ namespace xoi {
 
 // Unless the remote's state folder says it was done already: reads XO's daemon's index of
 // `remote` (lib/fs/xo_daemon.h) and adds to `plan` an index action for each entry still locked
-// that neither the index nor the plan knows (PlanXoIndexImport), and a notice with the counts.
-// Then, unless `dry_run`, records that it was read, so that later runs never read it again. No
-// index there: nothing, and nothing recorded (an administrator may still point indexPath at it).
+// that neither the index nor the plan knows (PlanXoIndexImport), and a notice with the counts;
+// plan->xo_index_imported says what the pipeline records once the plan's records are durable,
+// so that later runs never read it again. No index there: nothing, and nothing recorded (an
+// administrator may still point indexPath at it).
 void ImportXoDaemonIndex(FileSystem& fs, const StateDir& state, RemoteSession& session,
-                         const RemoteConfig& remote, const Settings& settings, bool dry_run,
-                         Plan* plan);
+                         const RemoteConfig& remote, const Settings& settings, Plan* plan);
 
 }  // namespace xoi
 
