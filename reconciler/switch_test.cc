@@ -362,12 +362,13 @@ TEST_P(SwitchTest, XosDaemonStillRunningIsSaidOnEveryRunAndFailsCheck) {
   kill(daemon, SIGKILL);
   testing::WaitProcess(daemon);
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err,
-              HasSubstr("xo-immutable-remote is still running (process " + std::to_string(daemon)));
+  EXPECT_THAT(r.err, HasSubstr("daemon is still running (process " + std::to_string(daemon) +
+                               " (xo-immutable-remote))"));
   EXPECT_THAT(r.out, HasSubstr("still running"));  // in the report's notices too
   EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
   EXPECT_THAT(check.out, HasSubstr("usable"));
   EXPECT_THAT(check.out, HasSubstr("still running"));
+  EXPECT_THAT(check.err, Not(HasSubstr("still running"))) << "said twice";
 
   const ProcessResult gone =
       RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});

@@ -12,6 +12,7 @@ inline constexpr char kUsage[] = R"(Usage:
   xo-immutable verify [--config FILE] [--remote ID]... [--report text|json|junit]
                       [--report-file FILE] [--metrics-file FILE]
   xo-immutable status [--config FILE] [--remote ID]... [--vm UUID] [--report text|json]
+                      [--report-file FILE]
   xo-immutable sweep [--config FILE] [--remote ID]... [--dry-run] [--report text|json]
                      [--report-file FILE]
   xo-immutable clear-time-shift [--config FILE]

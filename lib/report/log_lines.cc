@@ -46,8 +46,9 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
                                                   " more warnings (the report lists them)")});
   }
   for (const Problem& p : r.errors) {
-    emit(LogLine{Priority::kErr, absl::StrCat(r.id, ": error: ", PrintablePath(p.path), ": ",
-                                              Printable(p.message))});
+    emit(LogLine{Priority::kErr,
+                 absl::StrCat(r.id, ": error: ", p.path.empty() ? "" : PrintablePath(p.path),
+                              p.path.empty() ? "" : ": ", Printable(p.message))});
   }
   if (r.state != RemoteState::kDone) {
     emit(LogLine{r.state == RemoteState::kLocked ? Priority::kNotice : Priority::kErr,

@@ -72,7 +72,8 @@ std::string FormatMetrics(const RunReport& report,
                     r.state == RemoteState::kDone ? 1 : 0, "\n");
   }
   Family(&out, "xo_immutable_lifts_held",
-         "1 when the last run held lifts back (time shift or mass-lift guard).");
+         "1 when the last run held lifts back (time shift, mass-lift guard or damaged hold "
+         "file).");
   for (const RemoteReport& r : report.remotes) {
     absl::StrAppend(&out, "xo_immutable_lifts_held{remote=\"", Label(r.id), "\"} ",
                     r.lifts_held.empty() ? 0 : 1, "\n");

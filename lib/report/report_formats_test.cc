@@ -8,6 +8,7 @@
 #include "lib/report/compliance.h"
 #include "lib/report/json_report.h"
 #include "lib/report/junit.h"
+#include "lib/report/log_lines.h"
 #include "lib/report/metrics.h"
 #include "lib/report/run_report.h"
 #include "lib/testing/prometheus_text.h"
@@ -195,6 +196,21 @@ TEST(JsonReportTest, IsValidJsonWithChecksAndExactOddNames) {
   for (const auto& a : r1.at("actions").as_array()) odd |= a.as_object().contains("path_base64");
   EXPECT_TRUE(odd);
   EXPECT_THAT(r1.at("actions").as_array(), ::testing::Not(IsEmpty()));
+}
+
+// An error on the remote as a whole (a damaged hold file) has no path: its line must not read
+// "r1: error: : ...".
+TEST(LogLinesTest, AnErrorWithoutAPathNamesNoEmptyPath) {
+  RemoteReport r;
+  r.id = "r1";
+  r.errors.push_back(Problem{"", "/srv/index/r1/holds: hold file damaged"});
+  r.errors.push_back(Problem{"vm/a.xva", "EIO"});
+  std::vector<std::string> errors;
+  ForEachLogLine(r, false, [&](const LogLine& line) {
+    if (line.priority == Priority::kErr) errors.push_back(line.text);
+  });
+  EXPECT_THAT(errors, ::testing::ElementsAre("r1: error: /srv/index/r1/holds: hold file damaged",
+                                             "r1: error: vm/a.xva: EIO"));
 }
 
 }  // namespace

@@ -43,8 +43,9 @@ std::string FormatStatusText(const std::vector<RemoteStatus>& status) {
     for (const HoldInForce& h : Holds(remote)) absl::StrAppend(&out, "  ", HoldLine(h), "\n");
     for (const VmStatus& vm : remote.vms) {
       absl::StrAppend(&out, "  VM ", PrintablePath(vm.uuid), "\n    timeline: ", vm.timeline,
-                      "    ", vm.protected_runs, " backups protected, ", vm.protected_chains,
-                      " chain", vm.protected_chains == 1 ? "" : "s", "\n");
+                      "    ", vm.protected_runs, vm.protected_runs == 1 ? " backup" : " backups",
+                      " protected, ", vm.protected_chains, " chain",
+                      vm.protected_chains == 1 ? "" : "s", "\n");
       for (const BackupRun& run : vm.runs) {
         const char* kind = run.kind == BackupRun::Kind::kKey     ? "key  "
                            : run.kind == BackupRun::Kind::kDelta ? "delta"

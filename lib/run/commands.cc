@@ -104,15 +104,17 @@ ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockRe
 
 // Two reconcilers on one remote fight over its flags: XO's daemon still running is said loudly,
 // on every run (and in the report's notices). Returns what was found.
-std::vector<std::string> WarnIfXoDaemonRuns() {
+// The lines saying that XO's daemon still runs; logged too unless `log` is false (check prints
+// them as its report).
+std::vector<std::string> WarnIfXoDaemonRuns(bool log = true) {
   const std::vector<std::string> found = XoDaemonRunning();
   std::vector<std::string> lines;
   for (const std::string& sign : found) {
     lines.push_back(absl::StrCat(
-        "XO's daemon xo-immutable-remote is still running (", sign,
+        "XO's immutability daemon is still running (", sign,
         "): two programs now lock and unlock the same remotes. Stop and disable it: systemctl "
         "disable --now xo-immutable-remote (see \"Switching from XO's daemon\" in the README)"));
-    Log(Priority::kErr, lines.back());
+    if (log) Log(Priority::kErr, lines.back());
   }
   return lines;
 }
@@ -272,7 +274,7 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
     if (!why.empty()) code = kExitUnusable;
   }
   // The remotes are fine, but not ready to be handed over: exit 1 unless one is unusable.
-  for (const std::string& line : WarnIfXoDaemonRuns()) {
+  for (const std::string& line : WarnIfXoDaemonRuns(/*log=*/false)) {
     std::cout << line << "\n";
     if (code == kExitOk) code = kExitItemErrors;
   }

@@ -152,9 +152,11 @@ int HoldOrRelease(const Config& config, const std::vector<const RemoteConfig*>& 
     for (const Hold& h : changed) {
       const std::string what = absl::StrCat(request.release ? "released hold " : "hold ", h.id,
                                             " on ", SelectorText(h.selector), " (", h.reason, ")");
-      Say(*remote, request.release || h.selector.empty()
-                       ? what
-                       : absl::StrCat(what, ": ", h.pins.size(), " items found and pinned"));
+      Say(*remote,
+          request.release || h.selector.empty()
+              ? what
+              : absl::StrCat(what, ": ", h.pins.size(), h.pins.size() == 1 ? " item" : " items",
+                             " found and pinned"));
       const std::string why =
           absl::StrCat(what, " by ", request.who,
                        request.release && !request.reason.empty() ? ": " + request.reason : "");
