@@ -178,7 +178,7 @@ void Index::SetAside(absl::CivilDay day, absl::string_view why) {
 }
 
 absl::Status Index::Migrate(const std::string& root, const std::vector<std::string>& folders) {
-  size_t migrated = 0, dropped = 0;
+  size_t migrated = 0, path_only = 0, dropped = 0;
   for (const std::string& folder : folders) {
     const std::string folder_path = absl::StrCat(dir_path_, "/", folder);
     absl::StatusOr<Fd> opened =
@@ -199,8 +199,11 @@ absl::Status Index::Migrate(const std::string& root, const std::vector<std::stri
       absl::string_view relative = entry.ok() ? absl::string_view(entry->path) : "";
       // Entries without an identity (XO's v1, path only) cannot be keyed: the walk adopts what is
       // still locked.
-      if (!entry.ok() || !entry->has_identity || !absl::ConsumePrefix(&relative, root + "/") ||
-          !IsRemotePath(relative) ||
+      if (entry.ok() && !entry->has_identity) {
+        ++path_only;
+        continue;
+      }
+      if (!entry.ok() || !absl::ConsumePrefix(&relative, root + "/") || !IsRemotePath(relative) ||
           Find(Identity{entry->ino, absl::ToUnixNanos(entry->birth)}) != nullptr) {
         ++dropped;
         continue;
@@ -221,12 +224,17 @@ absl::Status Index::Migrate(const std::string& root, const std::vector<std::stri
   }
   notices_.push_back(Warning{
       WarningKind::kIndexNotice, "",
-      absl::StrCat("index ", dir_path_, ": ", migrated,
-                   " entries of the old format (one file per item) migrated to day files",
-                   dropped > 0 ? absl::StrCat(", ", dropped,
-                                              " without identity or outside the remote left to "
-                                              "the walk")
-                               : "")});
+      absl::StrCat(
+          "index ", dir_path_, ": ", migrated,
+          " entries of the old format (one file per item) migrated to day files",
+          path_only > 0
+              ? absl::StrCat(", ", path_only, " path-only ", path_only == 1 ? "entry" : "entries",
+                             " of XO's daemon (its index is imported on its own) removed")
+              : "",
+          dropped > 0 ? absl::StrCat(", ", dropped,
+                                     " unreadable, repeated or outside the remote: what they "
+                                     "name is left to the walk")
+                      : "")});
   return absl::OkStatus();
 }
 

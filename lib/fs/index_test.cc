@@ -892,7 +892,8 @@ TEST_F(MigrationTest, LoadsEntriesWithIdentityUnderTheRootAndCountsTheRest) {
   EXPECT_EQ(index->notices()[0].kind, WarningKind::kIndexNotice);
   EXPECT_THAT(index->notices()[0].message,
               AllOf(HasSubstr(dir_), HasSubstr("2 entries of the old format"),
-                    HasSubstr("5 without identity or outside the remote")));
+                    HasSubstr("1 path-only entry of XO's daemon"),
+                    HasSubstr("4 unreadable, repeated or outside the remote")));
   // The old folders stay until the new day files are durable.
   EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01", "2026-11-03"));
   EXPECT_EQ(fake_.Calls(Op::kUnlink), 0);
@@ -983,7 +984,7 @@ TEST_F(MigrationTest, AnEntryWhosePathIsNoRemotePathIsDroppedAndItsDayKept) {
     ASSERT_EQ(index->notices().size(), 1u);
     EXPECT_THAT(index->notices()[0].message,
                 AllOf(HasSubstr("2 entries of the old format"),
-                      HasSubstr(absl::StrCat(5 + bad.size(), " without identity or outside"))));
+                      HasSubstr(absl::StrCat(4 + bad.size(), " unreadable, repeated or outside"))));
     ASSERT_TRUE(index->Flush().ok());
   }
   std::unique_ptr<Index> index = MustOpen(/*create=*/true);

@@ -37,8 +37,11 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
   }
   for (size_t i = 0; i < r.warnings.size() && i < kMaxNamedLines; ++i) {
     const Warning& w = r.warnings[i];
-    emit(LogLine{Priority::kWarning,
-                 absl::StrCat(r.id, ": warning: ", w.path.empty() ? "" : PrintablePath(w.path),
+    // The index's migration says what it did; nothing is wrong.
+    const bool notice = w.kind == WarningKind::kIndexNotice;
+    emit(LogLine{notice ? Priority::kNotice : Priority::kWarning,
+                 absl::StrCat(r.id, notice ? ": notice: " : ": warning: ",
+                              w.path.empty() ? "" : PrintablePath(w.path),
                               w.path.empty() ? "" : ": ", Printable(w.message))});
   }
   if (r.warnings.size() > kMaxNamedLines) {

@@ -213,5 +213,21 @@ TEST(LogLinesTest, AnErrorWithoutAPathNamesNoEmptyPath) {
                                              "r1: error: vm/a.xva: EIO"));
 }
 
+// The index's migration notice says what was done; a warning says something needs a look.
+TEST(LogLinesTest, TheMigrationIsANoticeAndAWarningAWarning) {
+  RemoteReport r;
+  r.id = "r1";
+  r.warnings.push_back(Warning{WarningKind::kIndexNotice, "", "index /i/r1: 2 entries migrated"});
+  r.warnings.push_back(Warning{WarningKind::kIndexedMissing, "vm/a.xva", "indexed item missing"});
+  std::vector<std::pair<Priority, std::string>> lines;
+  ForEachLogLine(r, false, [&](const LogLine& line) {
+    if (line.text.find("index") != std::string::npos) lines.emplace_back(line.priority, line.text);
+  });
+  EXPECT_THAT(lines,
+              ::testing::ElementsAre(
+                  std::pair(Priority::kNotice, "r1: notice: index /i/r1: 2 entries migrated"),
+                  std::pair(Priority::kWarning, "r1: warning: vm/a.xva: indexed item missing")));
+}
+
 }  // namespace
 }  // namespace xoi
