@@ -570,11 +570,16 @@ void PlanSweep(const SweepFacts& facts, const Settings& settings, absl::Time now
     }
     const IndexRecord& known = *it->second;
     if (known.tree) covered.insert(locked.path);
+    // Where it was recorded (globs changed since, or XO's daemon locked what no glob of ours
+    // reaches), or somewhere else (a writer renamed a mutable folder above it).
+    const std::string where =
+        known.path == locked.path
+            ? "out of the globs' reach, indexed here"
+            : absl::StrCat("moved out of the globs' reach (indexed as ", known.path, ")");
     if (!Expired(known.reference, settings, now)) {
       plan->warnings.push_back(
           Warning{WarningKind::kLockedMoved, locked.path,
-                  absl::StrCat("locked item moved out of the globs' reach (indexed as ", known.path,
-                               "); lifted here once expired")});
+                  absl::StrCat("locked item ", where, "; lifted here once expired")});
       continue;
     }
     Action lift{ActionKind::kLift, locked.path, known.tree, locked.stat};
@@ -583,8 +588,7 @@ void PlanSweep(const SweepFacts& facts, const Settings& settings, absl::Time now
     if (known.tree) {
       LimitTreeLift(known.locked_at, known.reference, locked.stat, settings, now, &lift);
     }
-    lift.reason = absl::StrCat(ExpiredReason(known.reference, settings),
-                               "; moved out of the globs' reach (indexed as ", known.path, ")");
+    lift.reason = absl::StrCat(ExpiredReason(known.reference, settings), "; ", where);
     plan->actions.push_back(std::move(lift));
   }
   for (const SweptRecord& swept : facts.indexed) {

@@ -266,7 +266,8 @@ void RunSweepCase(const SweepCase& c) {
       ASSERT_NE(known, nullptr) << "lifted an inode the index does not know";
       EXPECT_EQ(a.reference, known->reference);
       EXPECT_EQ(a.expires_at, ItemExpiresAt(known->reference, settings));
-      EXPECT_THAT(a.reason, HasSubstr("indexed as " + known->path));
+      EXPECT_THAT(a.reason,
+                  HasSubstr(known->path == a.path ? "indexed here" : "indexed as " + known->path));
     } else {
       // An unindex names the record it drops, by its identity, and what it says of the flag.
       EXPECT_EQ(a.kind, ActionKind::kUnindex);
@@ -329,6 +330,16 @@ TEST(PlanSweepTest, LockedInodes) {
        .unreached = {Locked(kHidden, 100)},
        .warnings = {{WarningKind::kLockedMoved, kHidden,
                      "indexed as xo-vm-backups/vm-1/20261001T100000Z.xva"}}},
+      {.name = "known at this very path (the globs changed), not expired: nothing said moved",
+       .indexed = {{.path = kHidden, .ino = 100, .reference = kFreshReference}},
+       .unreached = {Locked(kHidden, 100)},
+       .warnings = {{WarningKind::kLockedMoved, kHidden,
+                     "locked item out of the globs' reach, indexed here; lifted here once "
+                     "expired"}}},
+      {.name = "known at this very path, expired: lifted",
+       .indexed = {{.path = kHidden, .ino = 100}},
+       .unreached = {Locked(kHidden, 100)},
+       .actions = {{ActionKind::kLift, kHidden, false, 100}}},
       {.name = "expiry counts from the reference, not the inode's old birth",
        .indexed =
            {{.path = kWhere, .ino = 100, .reference = kFreshReference, .birth = Utc(2020, 1, 1)}},
