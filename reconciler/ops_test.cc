@@ -249,9 +249,12 @@ TEST_F(OpsTest, StatusShowsRunsAndWhetherEachDeltaChainIsLockedBackToItsKey) {
   EXPECT_THAT(text.out,
               HasSubstr("timeline: [K Kdd K]ddd [Kd]??    7 backups protected, 4 chains"));
   EXPECT_THAT(text.out, HasSubstr("delta  locked until"));
-  const ProcessResult other = RunProcess(
-      {Runfile("reconciler/xo-immutable"), "status", "--config", config_, "--vm", "no-such-vm"});
-  EXPECT_THAT(other.out, ::testing::Not(HasSubstr("VM ")));
+  const ProcessResult other = RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config",
+                                          config_, "--vm", "00000000-0000-0000-0000-000000000000"});
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_THAT(other.out, ::testing::Not(HasSubstr("  VM ")));
+  EXPECT_THAT(other.out,
+              HasSubstr("no backup of VM 00000000-0000-0000-0000-000000000000 on this remote"));
 }
 
 TEST_F(OpsTest, StatusSaysWhenRunMetadataCannotBeRead) {

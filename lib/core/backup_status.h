@@ -56,6 +56,7 @@ struct RemoteStatus {
   // By hold id: the locked items it covers anywhere on the remote (config and pool backups too,
   // which `vms` does not show).
   std::map<uint64_t, uint64_t> locked_items_held;
+  std::string only_vm;  // non-empty: `vms` holds at most this VM (status --vm)
   std::vector<VmStatus> vms;
 };
 

@@ -41,6 +41,10 @@ std::string FormatStatusText(const std::vector<RemoteStatus>& status) {
           &out, "  HOLDS UNREADABLE, nothing is lifted: ", Printable(remote.holds_error), "\n");
     }
     for (const HoldInForce& h : Holds(remote)) absl::StrAppend(&out, "  ", HoldLine(h), "\n");
+    if (remote.error.empty() && !remote.only_vm.empty() && remote.vms.empty()) {
+      absl::StrAppend(&out, "  no backup of VM ", PrintablePath(remote.only_vm),
+                      " on this remote\n");
+    }
     for (const VmStatus& vm : remote.vms) {
       absl::StrAppend(&out, "  VM ", PrintablePath(vm.uuid), "\n    timeline: ", vm.timeline,
                       "    ", vm.protected_runs, vm.protected_runs == 1 ? " backup" : " backups",

@@ -77,6 +77,7 @@ class Collector : public WalkVisitor {
 RemoteStatus ReadBackupStatus(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
                               const std::string& vm, int jobs) {
   RemoteStatus status{remote.id, remote.root};
+  status.only_vm = vm;
   // Read without the lock: the hold file is replaced atomically.
   if (auto holds = ReadHoldSet(state, remote.id); holds.ok()) {
     status.holds = *std::move(holds);
