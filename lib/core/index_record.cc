@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
@@ -98,6 +99,17 @@ bool IsRemotePath(absl::string_view path) {
     if (part.empty() || part == "." || part == "..") return false;
   }
   return true;
+}
+
+IndexRecord RecordOf(std::string path, const FileStat& st, bool tree, absl::Time reference) {
+  IndexRecord record;
+  record.path = std::move(path);
+  record.dev = st.dev;
+  record.ino = st.ino;
+  record.birth = st.birth;
+  record.tree = tree;
+  record.reference = reference;
+  return record;
 }
 
 IndexRecord Stored(IndexRecord record) {

@@ -35,6 +35,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "lib/core/facts.h"
 
 namespace xoi {
 
@@ -79,6 +80,10 @@ struct IndexRecord {
            a.lifted == b.lifted && a.complete == b.complete;
   }
 };
+
+// The record of the inode `st` found at `path`, its expiry counting from `reference`: protected
+// (not lifted), complete, a tree's lock time unknown.
+IndexRecord RecordOf(std::string path, const FileStat& st, bool tree, absl::Time reference);
 
 // `record` as its day file keeps it: times in whole seconds, the reference rounded down (never
 // into the next day) and locked_at up (never leaving out a member that was locked).

@@ -283,13 +283,7 @@ ActionResult Executor::Apply(const Action& action) {
 void Executor::Record(const Action& action, absl::Time reference, absl::Time locked_at, bool lifted,
                       bool complete) {
   if (!action.indexed) return;
-  IndexRecord record;
-  record.path = action.path;
-  record.dev = action.stat.dev;
-  record.ino = action.stat.ino;
-  record.birth = action.stat.birth;
-  record.tree = action.tree;
-  record.reference = reference;
+  IndexRecord record = RecordOf(action.path, action.stat, action.tree, reference);
   record.locked_at = action.tree ? locked_at : absl::InfinitePast();
   record.lifted = lifted;
   record.complete = complete;
@@ -364,12 +358,7 @@ ActionResult Executor::Lift(const Action& action) {
   std::vector<IndexRecord> lifted_members;
   auto lifted_member = [&](const Member& m) {
     if (!members_are_items || !m.stat.is_regular()) return;
-    IndexRecord record;
-    record.path = m.path;
-    record.dev = m.stat.dev;
-    record.ino = m.stat.ino;
-    record.birth = m.stat.birth;
-    record.reference = action.reference;
+    IndexRecord record = RecordOf(m.path, m.stat, /*tree=*/false, action.reference);
     record.lifted = true;
     lifted_members.push_back(std::move(record));
   };

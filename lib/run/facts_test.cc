@@ -484,14 +484,7 @@ class SweepFactsTest : public FactsTest {
   }
 
   IndexRecord RecordFor(const std::string& recorded_path, const FileStat& st, bool tree) {
-    IndexRecord r;
-    r.path = recorded_path;
-    r.dev = st.dev;
-    r.ino = st.ino;
-    r.birth = st.birth;
-    r.tree = tree;
-    r.reference = st.ctime;
-    return r;
+    return RecordOf(recorded_path, st, tree, st.ctime);
   }
 
   SweepFacts Gather(uint64_t* seen, std::vector<Problem>* errors) {
