@@ -33,6 +33,10 @@ class FixedFacts : public ItemFacts {
     ++calls;
     return RunCheck{true, "xo-vm-backups/vm-1/20261119T100000Z.json"};
   }
+  bool LiftedHere() override {
+    ++calls;
+    return false;
+  }
   int64_t calls = 0;
 };
 

@@ -248,6 +248,50 @@ TEST_P(RunTest, ARunKilledAtAnyPointConvergesOnTheNext) {
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
 }
 
+// XO merges a delta chain once both ends have expired and been lifted: the parent VHD takes the
+// child's blocks, the child goes, and the parent takes the child's name. That used to make the
+// parent a new backup at a new path, locked for a whole duration from the merge, and the chain's
+// next merge failed with EPERM (every day, with daily backups). Its record follows it, lifted.
+TEST_P(RunTest, AVhdMergedByXoIsNotLockedAgain) {
+  const std::string vm = root_ + "/xo-vm-backups/0e6c3c5e-6f63-4b4e-9d0e-4c7c4a1f0d11";
+  const std::string vdi = vm + "/vdis/job/vdi";
+  std::filesystem::create_directories(vdi);
+  WriteFile(root_ + "/metadata.json", "{}");
+  for (const char* dt : {"20261101T000000Z", "20261102T000000Z", "20261103T000000Z"}) {
+    WriteFile(vdi + "/" + dt + ".vhd", std::string("vhd ") + dt);
+    WriteFile(vm + "/" + dt + ".json", "{}");
+  }
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_TRUE(ImmutablePaths(root_).count(
+      "xo-vm-backups/0e6c3c5e-6f63-4b4e-9d0e-4c7c4a1f0d11/vdis/job/vdi/20261102T000000Z.vhd"));
+  const ProcessResult lifted = RunAt("+9d", {"--allow-mass-lift"});
+  ASSERT_EQ(lifted.exit_code, 0) << lifted.out << lifted.err;
+
+  // XO's retention and merge: the oldest run's json goes, the child's blocks go into the parent,
+  // the child goes, the parent takes its name.
+  std::filesystem::remove(vm + "/20261101T000000Z.json");
+  WriteFile(vdi + "/20261101T000000Z.vhd", "vhd 20261101T000000Z + 20261102T000000Z");
+  std::filesystem::remove(vdi + "/20261102T000000Z.vhd");
+  std::filesystem::rename(vdi + "/20261101T000000Z.vhd", vdi + "/20261102T000000Z.vhd");
+
+  // Back at the real time, a few minutes after the merge.
+  const ProcessResult after = Run();
+  ASSERT_EQ(after.exit_code, 0) << after.out << after.err;
+  EXPECT_EQ(Count(after, "protected"), 0) << after.out;
+  EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
+  // The next merge, of the third run into it, succeeds (nothing there is locked), and is not
+  // locked either: its record followed it to its new name.
+  std::filesystem::remove(vm + "/20261102T000000Z.json");
+  WriteFile(vdi + "/20261102T000000Z.vhd", "vhd 20261101T000000Z + 02 + 03");
+  std::filesystem::remove(vdi + "/20261103T000000Z.vhd");
+  std::filesystem::rename(vdi + "/20261102T000000Z.vhd", vdi + "/20261103T000000Z.vhd");
+  const ProcessResult again = Run();
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Count(again, "protected"), 0) << again.out;
+  EXPECT_EQ(ImmutablePaths(root_), (std::set<std::string>{"immutability.json", "metadata.json"}));
+}
+
 TEST_P(RunTest, AMissingRootIsUnusableAndTheOtherRemotesGoOn) {
   const std::set<std::string> expected = Generate({});
   WriteFile(config_, "{\"indexPath\": \"" + index_ +

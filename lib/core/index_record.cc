@@ -189,9 +189,11 @@ absl::Time RecordSummary::locked_at() const {
 
 absl::CivilDay RecordSummary::day() const { return CreationDay(reference()); }
 
-bool RecordSummary::IsAt(absl::string_view path) const {
-  return path_hash_ == static_cast<uint32_t>(PathHash(path));
+uint32_t RecordSummary::PathKey(absl::string_view path) {
+  return static_cast<uint32_t>(PathHash(path));
 }
+
+bool RecordSummary::IsAt(absl::string_view path) const { return path_hash_ == PathKey(path); }
 
 DayFileDecoder::DayFileDecoder(absl::CivilDay day, std::function<void(IndexRecord)> sink)
     : day_(day), sink_(std::move(sink)), sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {

@@ -111,6 +111,9 @@ class RecordSummary {
   // The record was made at `path`. A false "yes" has a chance of 2^-32, different in every run
   // (the key is), which an attacker can neither aim for nor repeat.
   bool IsAt(absl::string_view path) const;
+  // What IsAt compares: the key of the path the record was made at.
+  uint32_t path_key() const { return path_hash_; }
+  static uint32_t PathKey(absl::string_view path);
 
  private:
   static constexpr uint8_t kTree = 1, kLifted = 2, kIncomplete = 4;

@@ -32,9 +32,11 @@ class FakeFacts : public ItemFacts {
  public:
   ChangeFacts changes;
   RunCheck run;
+  bool lifted_here = false;
 
   int changes_calls = 0;
   int run_calls = 0;
+  int lifted_here_calls = 0;
 
   ChangeFacts Changes() override {
     ++changes_calls;
@@ -43,6 +45,10 @@ class FakeFacts : public ItemFacts {
   RunCheck Run() override {
     ++run_calls;
     return run;
+  }
+  bool LiftedHere() override {
+    ++lifted_here_calls;
+    return lifted_here;
   }
 };
 
@@ -93,6 +99,7 @@ struct Case {
   std::string unexamined;
   bool run_complete = true;
   std::string marker = kMarker;
+  bool lifted_here = false;  // another item was lifted at this path (XO's merge renames onto it)
   // Expectations.
   std::optional<ActionKind> want;
   std::optional<absl::Time> want_reference = std::nullopt;   // checked when set
@@ -155,6 +162,7 @@ void RunCase(const Case& c) {
   facts.changes.odd_members = c.odd_members;
   facts.changes.unexamined = c.unexamined;
   facts.run.complete = c.run_complete;
+  facts.lifted_here = c.lifted_here;
   facts.run.marker = c.marker;
 
   // What the index holds in memory of that record: what a run decides on.
@@ -496,6 +504,28 @@ TEST(DecideTest, Attacker) {
        .want_expires_at = Utc(2026, 12, 5),
        .changes_calls = 1,
        .run_calls = 1},
+      // XO's merge: the parent (lifted) took the child's blocks, then its name, free only once
+      // the child was lifted: expired data, its record follows it and stays lifted.
+      {.name = "a lifted file renamed onto a path where a backup was lifted (merge): follows",
+       .birth = kOld,
+       .record = Rec::kLifted,
+       .record_path = kOtherPath,
+       .record_reference = kOld,
+       .unchanged_for = absl::Minutes(30),
+       .lifted_here = true,
+       .want = ActionKind::kFollow,
+       .want_reference = kOld},
+      {.name = "a lifted directory renamed onto a lifted backup's path, just written: follows",
+       .tree = true,
+       .nlink = 2,
+       .birth = kOld,
+       .record = Rec::kLifted,
+       .record_path = kOtherPath,
+       .record_reference = kOld,
+       .unchanged_for = absl::Seconds(1),
+       .lifted_here = true,
+       .want = ActionKind::kFollow,
+       .want_reference = kOld},
       {.name = "an old lifted file renamed to a new path, still being written: wait",
        .birth = kOld,
        .record = Rec::kLifted,

@@ -205,6 +205,18 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
   if (record != nullptr && record->IsAt(item.path)) {
     return decision;  // lifted once already: XO's merges and retention may change it now
   }
+  // XO's merge: an older VHD, lifted, takes in a newer one's blocks and then its name, which is
+  // free only once that newer one was lifted too: what is there has expired already. Locked
+  // again from the merge, it would stop the chain's next merge for a whole duration. Onto a path
+  // where nothing was lifted (a new backup's), it is a new item, below.
+  if (record != nullptr && record->lifted() && facts.LiftedHere()) {
+    Action follow = make(ActionKind::kFollow, record->reference(),
+                         "lifted, then renamed onto the path of another lifted backup (XO's "
+                         "merge): its record follows it, still lifted");
+    follow.locked_at = record->locked_at();
+    decision.action = std::move(follow);
+    return decision;
+  }
   // A remote being released locks nothing new, but a tree is still looked into: for members XO's
   // daemon locked.
   if (settings.duration == absl::ZeroDuration() && !item.tree) return decision;

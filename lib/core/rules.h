@@ -92,6 +92,8 @@ class ItemFacts {
   virtual ~ItemFacts() = default;
   virtual ChangeFacts Changes() = 0;
   virtual RunCheck Run() = 0;
+  // Whether the index has a record, made at the item's path, of another item lifted once there.
+  virtual bool LiftedHere() = 0;
 };
 
 // What Decide() says about an item: an action, warnings, both or neither.

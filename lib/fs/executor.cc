@@ -261,10 +261,11 @@ ActionResult Executor::Apply(const Action& action) {
       return Lift(action);
     case ActionKind::kIndex:
     case ActionKind::kFollow:
+      // Only a lifted item follows its rename while mutable (XO's merge, rules.h).
       Record(action, action.reference,
              action.tree && action.locked_at == absl::InfinitePast() ? action.stat.ctime
                                                                      : action.locked_at,
-             /*lifted=*/false);
+             /*lifted=*/!action.stat.immutable);
       return ActionResult{};
     case ActionKind::kUnindex:
       index_->Remove(Identity{action.stat.ino, absl::ToUnixNanos(action.stat.birth)});

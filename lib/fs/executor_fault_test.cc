@@ -33,8 +33,8 @@
 #include "lib/fs/executor.h"
 #include "lib/fs/fake_file_system.h"
 #include "lib/fs/index.h"
-#include "lib/fs/walker.h"
 #include "lib/fs/index_testing.h"
+#include "lib/fs/walker.h"
 
 namespace xoi {
 namespace {
@@ -76,6 +76,10 @@ class NoFacts : public ItemFacts {
   RunCheck Run() override {
     ADD_FAILURE() << "Run asked for";
     return RunCheck{};
+  }
+  bool LiftedHere() override {
+    ADD_FAILURE() << "LiftedHere asked for";
+    return false;
   }
 };
 

@@ -95,6 +95,9 @@ absl::Status Index::Load(const std::string& root) {
   // duplicates would cost more (both copies at once) than it saves.
   if (loaded_.capacity() - kept > kept / 4) loaded_.shrink_to_fit();
   BuildBuckets();
+  for (const RecordSummary& r : loaded_) {
+    if (r.lifted()) lifted_paths_.insert(r.path_key());
+  }
   if (!old_folders.empty()) XOI_RETURN_IF_ERROR(Migrate(root, old_folders));
   return absl::OkStatus();
 }

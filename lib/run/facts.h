@@ -46,15 +46,22 @@ class RemoteRunFacts : public RunFacts {
 class RemoteItemFacts : public ItemFacts {
  public:
   // A tree is walked by `tree_threads` threads.
+  // `index` (may be null: none) answers LiftedHere.
   RemoteItemFacts(FileSystem& fs, int root_fd, RunFacts& runs, const Candidate& item,
-                  int tree_threads = 1)
-      : fs_(fs), root_fd_(root_fd), runs_(runs), item_(item), tree_threads_(tree_threads) {}
+                  int tree_threads = 1, const Index* index = nullptr)
+      : fs_(fs),
+        root_fd_(root_fd),
+        runs_(runs),
+        item_(item),
+        tree_threads_(tree_threads),
+        index_(index) {}
 
   // For a tree, walks every member: the newest change of those not locked yet, and the members
   // that can never be locked. A member that cannot be examined counts as just changed, so that the
   // tree waits rather than being locked half-way.
   ChangeFacts Changes() override;
   RunCheck Run() override;
+  bool LiftedHere() override { return index_ != nullptr && index_->LiftedAt(item_.path); }
 
  private:
   FileSystem& fs_;
@@ -62,6 +69,7 @@ class RemoteItemFacts : public ItemFacts {
   RunFacts& runs_;
   const Candidate& item_;
   const int tree_threads_;
+  const Index* const index_;
 };
 
 // What an index record's path holds now.

@@ -42,7 +42,7 @@ class ItemPlanner : public WalkVisitor {
         reached_[at / 64].fetch_or(uint64_t{1} << (at % 64), std::memory_order_relaxed);
       }
     }
-    RemoteItemFacts facts(fs_, root_fd_, runs_, item, jobs_);
+    RemoteItemFacts facts(fs_, root_fd_, runs_, item, jobs_, &index_);
     Decision decision = Decide(item, record, settings_, now_, facts);
     std::move(decision.warnings.begin(), decision.warnings.end(),
               std::back_inserter(slot.warnings));
