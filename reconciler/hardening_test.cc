@@ -134,6 +134,40 @@ TEST_P(HardeningTest, ADamagedIndexDoesNotSwitchTheMassLiftGuardOff) {
   EXPECT_GT(Count(allowed, "lifted"), 100);
 }
 
+// The configuration compares roots as written. A second remote whose root is a symlink to the
+// first's (or a bind mount of it) was accepted, and its duration "0" unlocked every backup of the
+// first on every run; an indexPath reaching into a remote through a symlinked folder put the holds
+// where XO's user could delete them. Both are judged by where they lead, at each run: exit 3.
+TEST_P(HardeningTest, RootsAndIndexAreJudgedByWhereTheyLead) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_EQ(ImmutablePaths(root_), expected);
+  const std::string link = scratch_.path() + "/same-remote";
+  std::filesystem::create_directory_symlink(root_, link);
+  WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {\"a\": {\"root\": \"" +
+                         root_ + "\", \"immutabilityDuration\": \"7d\"}, \"b\": {\"root\": \"" +
+                         link + "/\", \"immutabilityDuration\": \"0\"}}}");
+  const ProcessResult both = Run();
+  EXPECT_EQ(both.exit_code, 3) << both.out << both.err;
+  EXPECT_THAT(both.err, HasSubstr("the same folder as remote a"));
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "remote b's duration 0 unlocked remote a's backups";
+  const ProcessResult check =
+      RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});
+  EXPECT_EQ(check.exit_code, 3) << check.out;
+
+  // The index reached through a symlinked folder into the remote.
+  const std::string index_link = scratch_.path() + "/index-link";
+  std::filesystem::create_directory_symlink(root_ + "/xo-vm-backups", index_link);
+  WriteFile(config_, "{\"indexPath\": \"" + index_link + "/idx\", \"remotes\": {\"a\": " +
+                         "{\"root\": \"" + root_ + "\", \"immutabilityDuration\": \"7d\"}}}");
+  const ProcessResult inside = Run();
+  EXPECT_EQ(inside.exit_code, 3) << inside.out << inside.err;
+  EXPECT_THAT(inside.err, HasSubstr("inside remote a's root"));
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/xo-vm-backups/idx"))
+      << "the index was made inside the remote";
+}
+
 TEST_P(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   Generate({"--vms", "6"});
   WriteConfig("7d");

@@ -164,18 +164,22 @@ std::map<std::string, absl::Time> LastSuccess(const StateDir& state, const RunRe
 // One remote's work, such that nothing that goes wrong in it stops the others: content a writer put
 // on a remote is parsed without exceptions, but should one escape all the same, that remote is
 // reported unusable with the reason and the next is handled.
+RemoteReport UnusableReport(const RemoteConfig& remote, std::string why) {
+  RemoteReport unusable;
+  unusable.id = remote.id;
+  unusable.root = remote.root;
+  unusable.state = RemoteState::kUnusable;
+  unusable.unusable_reason = std::move(why);
+  return unusable;
+}
+
 template <typename Work>
 RemoteReport Guarded(const RemoteConfig& remote, const Work& work) {
   try {
     return work();
   } catch (const std::exception& e) {
-    RemoteReport failed;
-    failed.id = remote.id;
-    failed.root = remote.root;
-    failed.state = RemoteState::kUnusable;
-    failed.unusable_reason =
-        absl::StrCat("internal error, nothing more done on this remote: ", e.what());
-    return failed;
+    return UnusableReport(
+        remote, absl::StrCat("internal error, nothing more done on this remote: ", e.what()));
   }
 }
 
@@ -198,10 +202,11 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   report.hostname = Hostname();
   report.notices = config.notices;
   for (std::string& line : WarnIfXoDaemonRuns()) report.notices.push_back(std::move(line));
-  if (absl::Status ready = state.Prepare(/*create=*/!report.dry_run); !ready.ok()) {
-    Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
+  if (std::string why = PrepareIndex(fs, config, state, /*create=*/!report.dry_run); !why.empty()) {
+    Log(Priority::kErr, absl::StrCat("index: ", why));
     return kExitUnusable;
   }
+  const std::map<std::string, std::string> overlapping = OverlappingRoots(fs, config);
   RunOptions options;
   options.dry_run = report.dry_run;
   // verify looks inside every protected tree: a member unlocked, or odd, fails it.
@@ -228,6 +233,9 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   const bool journal = getenv("JOURNAL_STREAM") != nullptr;
   for (const RemoteConfig* remote : remotes) {
     report.remotes.push_back(Guarded(*remote, [&] {
+      if (auto it = overlapping.find(remote->id); it != overlapping.end()) {
+        return UnusableReport(*remote, it->second);
+      }
       return args.command == "sweep" ? SweepRemote(fs, state, *remote, options)
                                      : ReconcileRemote(fs, state, *remote, options);
     }));
@@ -267,8 +275,15 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
   int code = kExitOk;
+  if (std::string why = IndexInsideARemote(fs, config); !why.empty()) {
+    std::cout << "index: " << why << "\n";
+    code = kExitUnusable;
+  }
+  const std::map<std::string, std::string> overlapping = OverlappingRoots(fs, config);
   for (const RemoteConfig* remote : remotes) {
-    const std::string why = CheckRemote(fs, state, *remote);
+    const auto overlap = overlapping.find(remote->id);
+    const std::string why =
+        overlap != overlapping.end() ? overlap->second : CheckRemote(fs, state, *remote);
     std::cout << "remote " << remote->id << " (" << remote->root
               << "): " << (why.empty() ? "usable" : "unusable: " + why) << "\n";
     if (!why.empty()) code = kExitUnusable;
@@ -363,8 +378,8 @@ std::string Requester() {
 int ClearTimeShift(const Config& config) {
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
-  if (absl::Status ready = state.Prepare(/*create=*/true); !ready.ok()) {
-    Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
+  if (std::string why = PrepareIndex(fs, config, state, /*create=*/true); !why.empty()) {
+    Log(Priority::kErr, absl::StrCat("index: ", why));
     return kExitUnusable;
   }
   const ClockReading clocks = ReadClocks();

@@ -107,8 +107,8 @@ int HoldOrRelease(const Config& config, const std::vector<const RemoteConfig*>& 
                   const HoldRequest& request) {
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
-  if (absl::Status ready = state.Prepare(/*create=*/true); !ready.ok()) {
-    Log(Priority::kErr, absl::StrCat("index: ", ready.message()));
+  if (std::string why = PrepareIndex(fs, config, state, /*create=*/true); !why.empty()) {
+    Log(Priority::kErr, absl::StrCat("index: ", why));
     return kExitUnusable;
   }
   const absl::Time now = absl::Now();

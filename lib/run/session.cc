@@ -1,11 +1,95 @@
 #include "lib/run/session.h"
 
+#include <climits>
+#include <cstdlib>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/fs/probes.h"
 #include "lib/run/holds.h"
 
 namespace xoi {
+namespace {
+
+// `inner` is `outer` or lies below it (whole components).
+bool Within(absl::string_view inner, absl::string_view outer) {
+  return inner == outer || (absl::StartsWith(inner, outer) && inner.size() > outer.size() &&
+                            (outer.back() == '/' || inner[outer.size()] == '/'));
+}
+
+struct ResolvedRoot {
+  const RemoteConfig* remote;
+  std::string path;
+  FileStat stat;
+};
+
+// Every root that opens, as it resolves now.
+std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config) {
+  std::vector<ResolvedRoot> roots;
+  for (const RemoteConfig& remote : config.remotes) {
+    absl::StatusOr<Fd> fd = fs.OpenDirByPath(remote.root);
+    if (!fd.ok()) continue;
+    absl::StatusOr<std::string> path = ResolvedPath(fd->get());
+    absl::StatusOr<FileStat> st = fs.StatFd(fd->get(), remote.root);
+    if (path.ok() && st.ok()) roots.push_back(ResolvedRoot{&remote, *path, *st});
+  }
+  return roots;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config& config) {
+  const std::vector<ResolvedRoot> roots = ResolveRoots(fs, config);
+  std::map<std::string, std::string> overlapping;
+  for (const ResolvedRoot& a : roots) {
+    for (const ResolvedRoot& b : roots) {
+      if (a.remote == b.remote) continue;
+      // One folder under two names (a bind mount), or one path inside the other.
+      const bool same = a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
+      if (!same && !Within(a.path, b.path) && !Within(b.path, a.path)) continue;
+      overlapping.emplace(
+          a.remote->id,
+          absl::StrCat("its root ", a.remote->root, " leads to ", a.path,
+                       same ? ", the same folder as" : " and overlaps", " remote ", b.remote->id,
+                       "'s root ", b.remote->root, " (", b.path,
+                       "): one remote's duration would undo the other's; give each remote its "
+                       "own tree"));
+    }
+  }
+  return overlapping;
+}
+
+std::string IndexInsideARemote(FileSystem& fs, const Config& config) {
+  // The folder may not exist yet (a dry run): its nearest existing ancestor says where it goes.
+  std::string existing = config.index_path, rest;
+  char resolved[PATH_MAX];
+  while (realpath(existing.c_str(), resolved) == nullptr) {
+    const size_t slash = existing.rfind('/');
+    if (errno != ENOENT || slash == std::string::npos || slash == 0) return "";
+    rest = absl::StrCat(existing.substr(slash), rest);
+    existing.resize(slash);
+  }
+  const std::string index = absl::StrCat(resolved, rest);
+  for (const ResolvedRoot& root : ResolveRoots(fs, config)) {
+    if (Within(index, root.path) || Within(root.path, index)) {
+      return absl::StrCat("the index folder ", config.index_path, " leads to ", index,
+                          Within(index, root.path) ? ", inside" : ", around", " remote ",
+                          root.remote->id, "'s root (", root.path,
+                          "), where whoever writes the remote could remove the index and its "
+                          "holds: give indexPath a folder outside every remote");
+    }
+  }
+  return "";
+}
+
+std::string PrepareIndex(FileSystem& fs, const Config& config, const StateDir& state, bool create) {
+  if (std::string why = IndexInsideARemote(fs, config); !why.empty()) return why;
+  absl::Status ready = state.Prepare(create);
+  return ready.ok() ? "" : std::string(ready.message());
+}
+
 namespace {
 
 // Step 2: the reasons this remote cannot be protected now, or "". Unless `read_only`, records the

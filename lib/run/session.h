@@ -3,6 +3,7 @@
 #ifndef XOI_LIB_RUN_SESSION_H_
 #define XOI_LIB_RUN_SESSION_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,22 @@ struct RemoteSession {
 std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,
                                           const RemoteConfig& remote, bool dry_run,
                                           RemoteReport* report);
+
+// Step 0, over every remote of `config` (selected or not). The configuration compares the roots
+// as written; a symlink or a bind mount can still make two roots one tree, and running both would
+// let one remote's duration undo the other's ("0" lifts everything). By id, why each remote whose
+// root, as it resolves now, is another's or lies inside or around it. Roots that cannot be opened
+// are left to step 2.
+std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config& config);
+
+// "" unless the index folder, as it resolves now (a symlink anywhere on its path followed), lies
+// inside a remote's root or holds one, where whoever writes the remote could remove the index,
+// its holds and the time-shift record; then why.
+std::string IndexInsideARemote(FileSystem& fs, const Config& config);
+
+// Makes the index folder ready for a command that may write it (created when `create`), after
+// checking it is not inside a remote (IndexInsideARemote): "" or why not.
+std::string PrepareIndex(FileSystem& fs, const Config& config, const StateDir& state, bool create);
 
 // Step 2 alone, read-only: "" when `remote` can be protected, else the reason.
 std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote);
