@@ -1,16 +1,26 @@
 #include "lib/run/config_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "lib/core/facts.h"
 #include "lib/core/status.h"
+#include "lib/fs/fd.h"
 
 namespace xoi {
+namespace {
+
+// Far more than a configuration of thousands of remotes; a file larger is a mistake, read whole.
+constexpr int64_t kMaxConfigSize = int64_t{16} << 20;
+
+}  // namespace
 
 IndexPathDefault DefaultIndexPath() {
   const auto absolute = [](const char* value) { return value != nullptr && value[0] == '/'; };
@@ -36,13 +46,35 @@ std::string DefaultConfigPath() {
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError(errno, "cannot read configuration file", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return ErrnoError(errno, "cannot read configuration file", path);
-  return absl::EndsWith(path, ".toml") ? ParseTomlConfig(text.str(), path, DefaultIndexPath())
-                                       : ParseConfig(text.str(), path, DefaultIndexPath());
+  // Not blocking on a FIFO: the type is looked at before anything is read.
+  const Fd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "cannot read configuration file", path);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoError(errno, "cannot read configuration file", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("configuration file ", path, " is a ",
+                                                   FileTypeName(st.st_mode), ", not a file"));
+  }
+  if (st.st_size > kMaxConfigSize) {
+    return absl::InvalidArgumentError(absl::StrCat("configuration file ", path, " is ", st.st_size,
+                                                   " bytes: more than any configuration (",
+                                                   kMaxConfigSize >> 20, " MiB)"));
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t have = 0;
+  while (have < text.size()) {
+    const ssize_t n = read(fd.get(), text.data() + have, text.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "cannot read configuration file", path);
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  text.resize(have);
+  // Editors on Windows start UTF-8 files with a byte order mark, which is no JSON or TOML.
+  absl::string_view content(text);
+  absl::ConsumePrefix(&content, "\xEF\xBB\xBF");
+  return absl::EndsWith(path, ".toml") ? ParseTomlConfig(content, path, DefaultIndexPath())
+                                       : ParseConfig(content, path, DefaultIndexPath());
 }
 
 }  // namespace xoi

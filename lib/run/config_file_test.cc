@@ -3,6 +3,7 @@
 #include "lib/run/config_file.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -129,6 +130,37 @@ TEST(LoadConfigTest, ContentErrorNamesTheFile) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(config.status().message()),
               StartsWith(absl::StrCat(path, ": remotes.a.root: ")));
+}
+
+// Not a file: a FIFO used to block the run for ever (the timer's every minute), a directory to
+// read as "not valid JSON". Each is named for what it is, at once.
+TEST(LoadConfigTest, AConfigurationThatIsNoFileIsNamedAndNeverWaitedFor) {
+  const std::string fifo = absl::StrCat(TestDir(), "/fifo.json");
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const absl::StatusOr<Config> from_fifo = LoadConfig(fifo);
+  ASSERT_FALSE(from_fifo.ok());
+  EXPECT_EQ(from_fifo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(from_fifo.status().message()), HasSubstr(fifo + " is a FIFO"));
+  const std::string dir = absl::StrCat(TestDir(), "/dir.json");
+  mkdir(dir.c_str(), 0700);
+  const absl::StatusOr<Config> from_dir = LoadConfig(dir);
+  ASSERT_FALSE(from_dir.ok());
+  EXPECT_THAT(std::string(from_dir.status().message()), HasSubstr(dir + " is a directory"));
+}
+
+TEST(LoadConfigTest, AByteOrderMarkIsSkippedAndAHugeFileRefused) {
+  const std::string bom = WriteConfig("bom.json",
+                                      "\xEF\xBB\xBF{\"remotes\": {\"a\": {\"root\": \"/srv/a\", "
+                                      "\"immutabilityDuration\": \"14d\"}}}");
+  const absl::StatusOr<Config> config = LoadConfig(bom);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->remotes[0].root, "/srv/a");
+  const std::string huge = WriteConfig("huge.json", std::string(size_t{17} << 20, ' '));
+  const absl::StatusOr<Config> too_large = LoadConfig(huge);
+  ASSERT_FALSE(too_large.ok());
+  EXPECT_THAT(std::string(too_large.status().message()), HasSubstr("more than any configuration"));
+  unlink(huge.c_str());
 }
 
 }  // namespace
