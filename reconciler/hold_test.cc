@@ -271,6 +271,7 @@ TEST_F(HoldTest, BadCommandLinesAreExit2AndChangeNothing) {
       // Checked before anything is done, not after the run made its changes.
       {{"run", "--report-file", "/nonexistent-xoi-folder/report.json"}, "--report-file"},
       {{"verify", "--metrics-file", "/nonexistent-xoi-folder/xoi.prom"}, "--metrics-file"},
+      {{"run", "--report-file", "/tmp"}, "/tmp is a directory"},
   };
   for (const Case& c : cases) {
     const ProcessResult r = Xo(c.args);

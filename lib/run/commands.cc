@@ -1,6 +1,7 @@
 #include "lib/run/commands.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "lib/fs/clocks.h"
 #include "lib/fs/file_system.h"
 #include "lib/fs/index.h"
+#include "lib/fs/probes.h"
 #include "lib/fs/state_dir.h"
 #include "lib/fs/xo_daemon.h"
 #include "lib/report/escape.h"
@@ -127,6 +129,10 @@ absl::Status CheckOutputFolder(const std::string& file) {
   const std::string dir = FolderOf(file);
   absl::StatusOr<Fd> opened = RealFileSystem().OpenDirByPath(dir);
   if (!opened.ok()) return opened.status();
+  struct stat st;
+  if (stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(file, " is a directory"));
+  }
   if (faccessat(opened->get(), ".", W_OK, AT_EACCESS) != 0) {
     return ErrnoError(errno, "write in the folder", dir);
   }
@@ -221,7 +227,10 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
   options.clock_lag = clock.lag;
   std::unique_ptr<AuditLog> audit;
-  if (!report.dry_run) {
+  // Without the capabilities every remote is unusable for that reason, which the report says
+  // first; the audit log's own failure to be made append-only would only hide it.
+  const bool able = MissingCapabilities().empty();
+  if (!report.dry_run && able) {
     auto opened = AuditLog::Open(fs, config.index_path);
     if (opened.ok()) {
       audit = *std::move(opened);
@@ -240,7 +249,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
                                      : ReconcileRemote(fs, state, *remote, options);
     }));
     RemoteReport& r = report.remotes.back();
-    if (!report.dry_run && audit == nullptr) {
+    if (!report.dry_run && able && audit == nullptr) {
       r.errors.push_back(Problem{"", "the audit log could not be opened"});
       ++r.counts.errors;
     }
