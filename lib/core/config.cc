@@ -98,10 +98,6 @@ bool IsValidRemoteId(absl::string_view id) {
   });
 }
 
-bool IsSameOrBelow(absl::string_view path, absl::string_view dir) {
-  return path == dir || dir == "/" || absl::StartsWith(path, absl::StrCat(dir, "/"));
-}
-
 absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value& v,
                                          const Errors& errors, std::vector<std::string>* notices) {
   const std::string prefix = absl::StrCat("remotes.", id);
@@ -173,6 +169,10 @@ absl::StatusOr<RemoteConfig> ParseRemote(absl::string_view id, const json::value
 }
 
 }  // namespace
+
+bool IsSameOrBelow(absl::string_view path, absl::string_view dir) {
+  return path == dir || dir == "/" || absl::StartsWith(path, absl::StrCat(dir, "/"));
+}
 
 std::string SystemFolderReason(absl::string_view path) {
   if (path == "/") return "the filesystem root cannot be a remote";

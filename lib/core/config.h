@@ -60,6 +60,9 @@ struct IndexPathDefault {
 // have this program set flags among the system's own files.
 std::string SystemFolderReason(absl::string_view path);
 
+// `path` is `dir` or lies below it, by whole components (both absolute, normalised).
+bool IsSameOrBelow(absl::string_view path, absl::string_view dir);
+
 // Validates JSON `text`; `source` names it in messages. InvalidArgument for every content error.
 absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view source,
                                    const IndexPathDefault& index_default = {});

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/fs/probes.h"
@@ -12,12 +11,6 @@
 
 namespace xoi {
 namespace {
-
-// `inner` is `outer` or lies below it (whole components).
-bool Within(absl::string_view inner, absl::string_view outer) {
-  return inner == outer || (absl::StartsWith(inner, outer) && inner.size() > outer.size() &&
-                            (outer.back() == '/' || inner[outer.size()] == '/'));
-}
 
 struct ResolvedRoot {
   const RemoteConfig* remote;
@@ -48,7 +41,7 @@ std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config
       if (a.remote == b.remote) continue;
       // One folder under two names (a bind mount), or one path inside the other.
       const bool same = a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
-      if (!same && !Within(a.path, b.path) && !Within(b.path, a.path)) continue;
+      if (!same && !IsSameOrBelow(a.path, b.path) && !IsSameOrBelow(b.path, a.path)) continue;
       overlapping.emplace(
           a.remote->id,
           absl::StrCat("its root ", a.remote->root, " leads to ", a.path,
@@ -73,9 +66,9 @@ std::string IndexInsideARemote(FileSystem& fs, const Config& config) {
   }
   const std::string index = absl::StrCat(resolved, rest);
   for (const ResolvedRoot& root : ResolveRoots(fs, config)) {
-    if (Within(index, root.path) || Within(root.path, index)) {
+    if (IsSameOrBelow(index, root.path) || IsSameOrBelow(root.path, index)) {
       return absl::StrCat("the index folder ", config.index_path, " leads to ", index,
-                          Within(index, root.path) ? ", inside" : ", around", " remote ",
+                          IsSameOrBelow(index, root.path) ? ", inside" : ", around", " remote ",
                           root.remote->id, "'s root (", root.path,
                           "), where whoever writes the remote could remove the index and its "
                           "holds: give indexPath a folder outside every remote");
