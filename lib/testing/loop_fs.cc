@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -329,6 +331,21 @@ std::string MountSourceOf(const std::string& path) {
   return best_source;
 }
 
+bool KeepMountsToThisProcess(std::string* error) {
+  static bool kept = false;
+  if (kept) return true;
+  if (unshare(CLONE_NEWNS) != 0) {
+    *error = std::string("unshare(CLONE_NEWNS): ") + strerror(errno);
+    return false;
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    *error = std::string("making / a private mount: ") + strerror(errno);
+    return false;
+  }
+  kept = true;
+  return true;
+}
+
 std::unique_ptr<LoopFilesystem> LoopFilesystem::Create(const std::string& type,
                                                        const std::string& scratch_dir,
                                                        std::string* error, int size_mib) {
@@ -359,6 +376,7 @@ std::unique_ptr<LoopFilesystem> LoopFilesystem::Create(const std::string& type,
     *error = why;
     return nullptr;
   }
+  if (!KeepMountsToThisProcess(error)) return nullptr;
 
   // From here on, the destructor undoes whatever has been done when returning nullptr.
   std::unique_ptr<LoopFilesystem> fs(new LoopFilesystem());
@@ -568,6 +586,19 @@ bool LoopFilesystem::SetTimes(
   }
   if (was_mounted && !Mount()) return false;
   if (!failure.empty()) return Fail(failure);
+  if (!was_mounted) return true;
+  for (const auto& [path, seconds] : paths_and_unix_seconds) {
+    struct stat st;
+    const std::string full = mount_point_ + "/" + path;
+    if (lstat(full.c_str(), &st) != 0)
+      return Fail("SetTimes: lstat " + full + ": " + strerror(errno));
+    if (st.st_ctim.tv_sec != seconds || st.st_mtim.tv_sec != seconds) {
+      return Fail("SetTimes: " + full + " has ctime " + std::to_string(st.st_ctim.tv_sec) +
+                  " and mtime " + std::to_string(st.st_mtim.tv_sec) +
+                  " after mounting again, not " + std::to_string(seconds) +
+                  ": the filesystem outlived its unmount");
+    }
+  }
   return true;
 }
 

@@ -34,7 +34,8 @@ class LoopFilesystem {
   // is undone. Refuses shallow or system folders ("/", "/tmp", "/etc", "/work/x", a home folder).
   // Paths are canonical (as /proc/mounts and losetup show them). A watchdog process (/bin/sh, in a
   // session of its own) unmounts, detaches and deletes all this should the test process die without
-  // running the destructor, e.g. when Bazel kills it at its timeout.
+  // running the destructor, e.g. when Bazel kills it at its timeout. The first call moves the
+  // process into a mount namespace of its own (KeepMountsToThisProcess).
   static std::unique_ptr<LoopFilesystem> Create(const std::string& type,
                                                 const std::string& scratch_dir, std::string* error,
                                                 int size_mib = 0);
@@ -72,8 +73,9 @@ class LoopFilesystem {
   // point, no blanks or quotes) to the given Unix time in seconds, with `debugfs -w` on the
   // unmounted device (unmounts, runs one debugfs script for all paths, mounts again). The
   // nanoseconds are left as they were. This is how a test plays an attacker who prepared inodes
-  // days ahead. Returns false (and says why on stderr) on failure; the filesystem is mounted again
-  // in any case when it was mounted before.
+  // days ahead. Returns false (and says why on stderr) on failure, also when a time read back after
+  // mounting again is not the one set; the filesystem is mounted again in any case when it was
+  // mounted before.
   bool SetTimes(const std::vector<std::pair<std::string, int64_t>>& paths_and_unix_seconds);
 
  private:
@@ -95,6 +97,16 @@ class LoopFilesystem {
   int watchdog_pid_ = -1;
   int watchdog_fd_ = -1;
 };
+
+// Moves this process (and the processes it starts from now on: the program under test, the
+// watchdog) into a mount namespace of its own, whose mounts propagate nowhere; once per process,
+// true when done already. Without it, every sandbox Bazel starts for another test while one of
+// ours is mounted copies that mount into its own namespace and keeps the filesystem alive there:
+// `umount` succeeds, yet mounting the device again finds the old superblock, with its inodes
+// cached from before a `debugfs` wrote to the device (SetTimes' changes were lost that way).
+// Create() calls it; a test that forks before Create() calls it first, so that parent and child
+// see the same mounts. False (with *error) when unshare(2) or making "/" private fails.
+bool KeepMountsToThisProcess(std::string* error);
 
 // Fills the filesystem holding `dir` until writes fail with ENOSPC (one file, written in 1 MiB
 // chunks, extended attributes on it until they fail (btrfs keeps metadata apart), then small files

@@ -286,6 +286,9 @@ TEST(LoopFilesystemTest, Ext4HeldOpenIsUnmountedLazilyAndDetachedOnClose) {
 TEST(LoopFilesystemTest, KilledProcessIsCleanedUpByTheWatchdog) {
   XOI_REQUIRE_LOOP_FS("ext4");
   ScratchDir scratch;
+  // Before the fork: the child's mounts must be the ones this process sees.
+  std::string isolated;
+  ASSERT_TRUE(KeepMountsToThisProcess(&isolated)) << isolated;
   int report[2];
   ASSERT_EQ(pipe(report), 0);
   const pid_t child = fork();
