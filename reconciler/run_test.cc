@@ -377,7 +377,7 @@ TEST_P(RunTest, AFileStillOpenForWritingWaits) {
   EXPECT_EQ(ImmutablePaths(root_), expected);
 }
 
-TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
+TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckRunAndStatus) {
   ScopedMount ramfs("ramfs", root_);
   ASSERT_TRUE(ramfs.ok());
   Generate({});
@@ -389,7 +389,13 @@ TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckAndRun) {
   const ProcessResult r = Run();
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("does not support the immutable attribute"));
-  EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
+  EXPECT_FALSE(std::filesystem::exists(
+      root_ + "/immutability.json"));  // Not "nothing locked" with exit 0: the reason, and the
+                                       // remote is unusable.
+  const ProcessResult status =
+      RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
+  EXPECT_EQ(status.exit_code, 3) << status.out << status.err;
+  EXPECT_THAT(status.out, HasSubstr("does not support the immutable attribute"));
 }
 
 TEST_P(RunTest, CheckSaysUsableAndWritesNothing) {

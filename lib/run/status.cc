@@ -13,6 +13,7 @@
 #include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
 #include "lib/fs/index.h"
+#include "lib/fs/probes.h"
 #include "lib/fs/walker.h"
 #include "lib/run/facts.h"
 #include "lib/run/holds.h"
@@ -87,6 +88,14 @@ RemoteStatus ReadBackupStatus(FileSystem& fs, const StateDir& state, const Remot
   auto root = fs.OpenDirByPath(remote.root);
   if (!root.ok()) {
     status.error = std::string(root.status().message());
+    return status;
+  }
+  // Nothing there can be locked: "nothing protected" would read as the runs' failure, not the
+  // filesystem's.
+  if (absl::Status support =
+          CheckImmutableSupport(fs, root->get(), remote.root, /*read_only=*/true);
+      !support.ok()) {
+    status.error = std::string(support.message());
     return status;
   }
   auto globs = GlobSet::Compile(remote.paths);
