@@ -398,6 +398,56 @@ TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckRunAndStatus) {
   EXPECT_THAT(status.out, HasSubstr("does not support the immutable attribute"));
 }
 
+// A file with a second name is never locked here; one locked by someone else (root) was adopted
+// and then lifted, which unlocked its other name outside the remote: a backup file, and XO's
+// metadata.json when the remote was released.
+TEST_P(RunTest, AHardLinkedFileLockedBySomeoneElseIsNeverUnlocked) {
+  const std::string vm = root_ + "/xo-vm-backups/3b0c8f5e-2d4a-4f6b-9c1e-7a8d9e0f1a2b";
+  std::filesystem::create_directories(vm);
+  WriteFile(vm + "/20261120T000000Z.json", "{}");
+  WriteFile(outside_ + "/canary", "outside");
+  ASSERT_EQ(link((outside_ + "/canary").c_str(), (vm + "/20261120T000000Z.xva").c_str()), 0);
+  WriteFile(outside_ + "/meta", "outside");
+  ASSERT_EQ(link((outside_ + "/meta").c_str(), (root_ + "/metadata.json").c_str()), 0);
+  ASSERT_TRUE(testing::SetImmutableFlag(outside_ + "/canary", true));
+  ASSERT_TRUE(testing::SetImmutableFlag(outside_ + "/meta", true));
+  const std::set<std::string> locked_outside = {"canary", "meta"};
+  WriteConfig("7d");
+  const ProcessResult first = Run();
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("2 hard links, locked by someone else"));
+  EXPECT_EQ(Count(first, "indexed"), 0) << "adopted: " << first.out;
+  const ProcessResult later = RunAt("+30d", {"--allow-mass-lift"});
+  EXPECT_EQ(later.exit_code, 0) << later.out << later.err;
+  EXPECT_EQ(ImmutablePaths(outside_), locked_outside) << later.out;
+  WriteConfig("0");
+  const ProcessResult released = Run();
+  EXPECT_EQ(released.exit_code, 0) << released.out << released.err;
+  EXPECT_THAT(released.out, HasSubstr("not unlocked (its other names would be too)"));
+  EXPECT_EQ(ImmutablePaths(outside_), locked_outside) << released.out;
+}
+
+// A file bind-mounted onto a backup's name (the same filesystem: its device is the remote's) was
+// locked through the mount. Something mounted on a name is never followed.
+TEST_P(RunTest, AFileBindMountedOntoABackupIsNotFollowed) {
+  const std::string vm = root_ + "/xo-vm-backups/3b0c8f5e-2d4a-4f6b-9c1e-7a8d9e0f1a2b";
+  std::filesystem::create_directories(vm);
+  WriteFile(vm + "/20261120T000000Z.json", "{}");
+  WriteFile(vm + "/20261120T000000Z.xva", "");
+  WriteFile(outside_ + "/bound", "outside");
+  const std::string target = vm + "/20261120T000000Z.xva";
+  ASSERT_EQ(RunProcess({"mount", "--bind", outside_ + "/bound", target}).exit_code, 0);
+  struct Unmount {
+    std::string where;
+    ~Unmount() { RunProcess({"umount", "-l", where}); }
+  } unmount{target};
+  WriteConfig("7d");
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(ImmutablePaths(outside_), IsEmpty()) << "locked through a bind mount: " << r.out;
+  EXPECT_THAT(r.out, HasSubstr("something is mounted here (a bind mount), not followed"));
+}
+
 TEST_P(RunTest, CheckSaysUsableAndWritesNothing) {
   Generate({});
   WriteConfig("7d");

@@ -27,6 +27,9 @@ struct FileStat {
   bool has_btime = false;  // false: `birth` is the ctime
   bool immutable = false;
   bool immutable_known = false;  // stx_attributes_mask has the immutable bit
+  // Something is mounted on this name (STATX_ATTR_MOUNT_ROOT): a bind mount of a file or folder,
+  // possibly from outside the remote on the same filesystem, which the device cannot tell.
+  bool mount_root = false;
 
   bool is_regular() const { return S_ISREG(mode); }
   bool is_dir() const { return S_ISDIR(mode); }

@@ -119,7 +119,8 @@ std::string EncodePlanEntry(const PlanEntry& e) {
   w.U64(st.size);
   w.Time(st.ctime);
   w.Time(st.birth);
-  w.U64((st.has_btime ? 1u : 0u) | (st.immutable ? 2u : 0u) | (st.immutable_known ? 4u : 0u));
+  w.U64((st.has_btime ? 1u : 0u) | (st.immutable ? 2u : 0u) | (st.immutable_known ? 4u : 0u) |
+        (st.mount_root ? 8u : 0u));
   w.Bool(a.indexed);
   w.Time(a.reference);
   w.Duration(a.clock_lag);
@@ -147,7 +148,7 @@ std::optional<PlanEntry> DecodePlanEntry(absl::string_view bytes) {
       r.Enum(&a.kind, static_cast<uint64_t>(ActionKind::kHold)) && r.Str(&a.path) &&
       r.Bool(&a.tree) && r.U32(&st.mode) && r.U64(&st.ino) && r.U64(&st.dev) && r.U32(&st.nlink) &&
       r.U64(&st.size) && r.Time(&st.ctime) && r.Time(&st.birth) && r.U64(&stat_flags) &&
-      stat_flags < 8 && r.Bool(&a.indexed) && r.Time(&a.reference) && r.Duration(&a.clock_lag) &&
+      stat_flags < 16 && r.Bool(&a.indexed) && r.Time(&a.reference) && r.Duration(&a.clock_lag) &&
       r.Time(&a.locked_at) && r.Time(&a.members_locked_by) && r.Time(&a.members_expired_before) &&
       r.Time(&a.expires_at) && r.Str(&a.reason) && r.Str(&a.content) &&
       r.Bool(&a.requires_all_lifts) && r.Bool(&a.overdue) && r.Bool(&e.executed) &&
@@ -156,6 +157,7 @@ std::optional<PlanEntry> DecodePlanEntry(absl::string_view bytes) {
   st.has_btime = (stat_flags & 1) != 0;
   st.immutable = (stat_flags & 2) != 0;
   st.immutable_known = (stat_flags & 4) != 0;
+  st.mount_root = (stat_flags & 8) != 0;
   return e;
 }
 

@@ -25,6 +25,7 @@ PlanEntry Full() {
   a.stat.has_btime = true;
   a.stat.immutable = true;
   a.stat.immutable_known = true;
+  a.stat.mount_root = true;
   a.indexed = false;
   a.reference = Utc(2026, 11, 1);
   a.clock_lag = absl::Hours(-3);
@@ -58,6 +59,7 @@ void ExpectSame(const PlanEntry& got, const PlanEntry& want) {
   EXPECT_EQ(g.stat.has_btime, w.stat.has_btime);
   EXPECT_EQ(g.stat.immutable, w.stat.immutable);
   EXPECT_EQ(g.stat.immutable_known, w.stat.immutable_known);
+  EXPECT_EQ(g.stat.mount_root, w.stat.mount_root);
   EXPECT_EQ(g.indexed, w.indexed);
   EXPECT_EQ(g.reference, w.reference);
   EXPECT_EQ(g.clock_lag, w.clock_lag);

@@ -256,11 +256,14 @@ TEST(PlanRemoteFilesTest, DurationZeroReleases) {
        .metadata = File(false),
        .want = {},
        .initialised_calls = 0},
-      {.name = "immutable root file with 2 links: still lifted (lifting never locks a name)",
+      // Never locked by this program, which refuses a second name; unlocking it would unlock
+      // the other name too, possibly outside the remote.
+      {.name = "immutable root file with 2 links: refused, not lifted",
        .duration = absl::ZeroDuration(),
        .metadata = File(true, absl::Hours(2), 2),
-       .want = {{ActionKind::kLift, kMetadata}},
-       .initialised_calls = 0},
+       .want = {{ActionKind::kRefuse, kMetadata}},
+       .initialised_calls = 0,
+       .reason_has = {"2 hard links", "not unlocked"}},
       {.name = "root file changed just now: lifted without settle",
        .duration = absl::ZeroDuration(),
        .metadata = File(true, absl::ZeroDuration()),

@@ -121,6 +121,16 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
   const RecordSummary* protected_record = record != nullptr && !record->lifted() ? record : nullptr;
 
   if (st.immutable) {
+    // Never locked here (a lock here refuses a second name and undoes a link that raced it): its
+    // flag is not ours to clear, since clearing it unlocks every other name, which may be
+    // outside the remote.
+    if (!item.tree && st.nlink > 1) {
+      decision.action = make(
+          ActionKind::kRefuse, st.ctime,
+          absl::StrCat(st.nlink, " hard links, locked by someone else: never unlocked here (its ",
+                       "other names, possibly outside the remote, would be unlocked too)"));
+      return decision;
+    }
     const absl::Time reference =
         protected_record ? protected_record->reference() : AdoptedReference(st, settings);
     if (Expired(reference, settings, now)) {
@@ -400,7 +410,13 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
       continue;
     }
     if (!protecting) {
-      if (st->immutable) out.push_back(RootAction(ActionKind::kLift, name, *st, kReleasing));
+      if (st->immutable && st->nlink > 1) {
+        out.push_back(RootAction(
+            ActionKind::kRefuse, name, *st,
+            absl::StrCat(st->nlink, " hard links: not unlocked (its other names would be too)")));
+      } else if (st->immutable) {
+        out.push_back(RootAction(ActionKind::kLift, name, *st, kReleasing));
+      }
       continue;
     }
     if (st->immutable) continue;

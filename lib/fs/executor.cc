@@ -56,6 +56,10 @@ absl::StatusOr<OpenInode> OpenChecked(FileSystem& fs, int dir_fd, absl::string_v
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": is now a ", FileTypeName(st.mode), ", not touched"));
   }
+  if (st.mount_root) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": something is mounted here, not touched"));
+  }
   if (expected.ino != 0 && !st.SameIdentity(expected)) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": replaced by another inode since it was examined, not touched"));
@@ -350,7 +354,7 @@ ActionResult Executor::Lift(const Action& action) {
   auto top = OpenItem(action);
   if (!top.ok()) return FromStatus(top.status());
   ActionResult result;
-  std::vector<std::string> foreign, unexpired, mutable_folders;
+  std::vector<std::string> foreign, unexpired, mutable_folders, linked;
   // A backup folder XO's daemon locked whole is an item only while it is locked: once lifted, the
   // walk reaches its files as items of their own again, and their ctime, which the lift moved,
   // would make them look like a new backup, locked for a whole duration more (XO's retention
@@ -370,7 +374,8 @@ ActionResult Executor::Lift(const Action& action) {
         fs_, top->fd.get(), action.path, action.stat.dev,
         TreeVisit{
             [&](const Member& m) {
-              if (!m.stat.is_regular() && !m.stat.is_dir()) return true;  // never locked
+              // Never locked.
+              if ((!m.stat.is_regular() && !m.stat.is_dir()) || m.stat.mount_root) return true;
               if (!m.stat.immutable) {
                 // Beyond reach: left mutable by the protection, not tampered with.
                 if (m.stat.is_dir() && !m.beyond_reach) mutable_folders.push_back(m.path);
@@ -384,6 +389,12 @@ ActionResult Executor::Lift(const Action& action) {
               }
               if (m.stat.birth >= action.members_expired_before) {
                 unexpired.push_back(m.path);
+                return true;
+              }
+              // Not locked by the protection (refused); unlocking it would unlock its other
+              // names too.
+              if (m.stat.is_regular() && m.stat.nlink > 1) {
+                linked.push_back(m.path);
                 return true;
               }
               auto fd = OpenChecked(fs_, m.parent_fd, m.name, m.path, m.stat, /*beneath=*/false);
@@ -432,6 +443,10 @@ ActionResult Executor::Lift(const Action& action) {
   if (!foreign.empty()) {
     notes.push_back(
         absl::StrCat("left locked, not the item's (born after it was locked): ", Named(foreign)));
+  }
+  if (!linked.empty()) {
+    notes.push_back(absl::StrCat(
+        "left locked, hard-linked (its other names would be unlocked too): ", Named(linked)));
   }
   if (!mutable_folders.empty()) {
     notes.push_back(absl::StrCat("mutable folders inside it (tampering?) were not entered: ",

@@ -211,6 +211,23 @@ TEST_F(ExecutorRaceTest, MembersThatCanNeverBeLockedAreLeftAsTheyAre) {
   EXPECT_EQ(AllRecords(*index_).size(), 1u);
 }
 
+// A member with a second name was never locked by a protection (above); one someone else locked
+// is left locked by the lift of its tree: clearing it would unlock the other name too.
+TEST_F(ExecutorRaceTest, ALiftLeavesAHardLinkedMemberLocked) {
+  const std::string tree = "vm/t.vhd";
+  std::filesystem::create_directories(root_ + "/" + tree + "/blocks");
+  WriteFile(root_ + "/" + tree + "/blocks/0", "block");
+  WriteFile(outside_ + "/second", "block");
+  ASSERT_EQ(link((outside_ + "/second").c_str(), (root_ + "/" + tree + "/blocks/1").c_str()), 0);
+  ASSERT_EQ(Apply(Decided(ActionKind::kProtect, tree, /*tree=*/true)).outcome, Outcome::kDone);
+  ASSERT_TRUE(testing::SetImmutableFlag(outside_ + "/second", true));
+  const ActionResult r = Apply(Decided(ActionKind::kLift, tree, /*tree=*/true));
+  EXPECT_EQ(r.outcome, Outcome::kDone) << r.detail;
+  EXPECT_THAT(r.detail, ::testing::HasSubstr("left locked, hard-linked"));
+  EXPECT_EQ(ImmutablePaths(outside_), std::set<std::string>{"second"});
+  EXPECT_EQ(ImmutablePaths(root_), std::set<std::string>{tree + "/blocks/1"});
+}
+
 // The remote-relative paths below `dir` (remote-relative) in the order the executor locks them,
 // top down: each folder's entries in getdents order, a folder before what it holds.
 void PreOrder(const std::string& root, const std::string& dir, std::vector<std::string>* out) {

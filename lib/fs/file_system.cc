@@ -41,6 +41,7 @@ FileStat FromStatx(const struct statx& sx) {
   st.birth = st.has_btime ? ToTime(sx.stx_btime) : st.ctime;
   st.immutable_known = (sx.stx_attributes_mask & STATX_ATTR_IMMUTABLE) != 0;
   st.immutable = (sx.stx_attributes & STATX_ATTR_IMMUTABLE) != 0;
+  st.mount_root = (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
   return st;
 }
 

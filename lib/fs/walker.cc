@@ -192,6 +192,10 @@ class Walker {
       visitor_->OnRefused(worker, path, "on another filesystem, not followed");
       return;
     }
+    if (st->mount_root) {
+      visitor_->OnRefused(worker, path, "something is mounted here (a bind mount), not followed");
+      return;
+    }
     if (st->is_dir() && (step->tree_item || (backup_folder && st->immutable))) {
       visitor_->OnItem(worker, Candidate{path, *st, /*tree=*/true});
       return;
@@ -240,7 +244,7 @@ bool VisitEntry(FileSystem& fs, int dir_fd, const std::string& path, int depth,
   const bool beyond_reach =
       st->is_dir() && (depth + 1 > kMaxTreeDepth || member_path.size() >= PATH_MAX);
   const Member member{dir_fd, name.c_str(), std::move(member_path), *st, beyond_reach};
-  return take(member, st->is_dir() && st->dev == dev && !beyond_reach &&
+  return take(member, st->is_dir() && st->dev == dev && !st->mount_root && !beyond_reach &&
                           (!visit.enter || visit.enter(member)));
 }
 
@@ -414,6 +418,7 @@ WalkStats Walk(FileSystem& fs, int root_fd, const GlobSet& globs, int jobs, Walk
 std::string WhyLeftAsItIs(const FileStat& member, bool beyond_reach, uint64_t dev) {
   if (beyond_reach) return kBeyondReach;
   if (member.dev != dev) return "on another filesystem";
+  if (member.mount_root) return "something is mounted here";
   if (!member.is_regular() && !member.is_dir())
     return absl::StrCat("a ", FileTypeName(member.mode));
   if (member.is_regular() && member.nlink > 1) return absl::StrCat(member.nlink, " hard links");
