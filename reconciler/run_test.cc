@@ -143,6 +143,29 @@ TEST_P(RunTest, DurationZeroReleasesTheWholeRemote) {
   EXPECT_EQ(CountIndexEntries(index_ + "/r1"), 0u);
 }
 
+// The release kept a lifted record of every backup, and a lifted item at its path is left alone
+// (XO may merge into it): a duration set again locked nothing that was there, while `verify`
+// passed. A released remote keeps no records; what it holds is judged anew.
+TEST_P(RunTest, ADurationSetAgainAfterAReleaseLocksTheBackupsAgain) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteConfig("0");
+  const ProcessResult released = Run();
+  ASSERT_EQ(released.exit_code, 0) << released.out << released.err;
+  ASSERT_THAT(ImmutablePaths(root_), IsEmpty());
+  const ProcessResult dump = RunProcess({Runfile("reconciler/xo-immutable"), "index", "dump",
+                                         "--config", config_, "--report", "json"});
+  EXPECT_THAT(dump.out, Not(HasSubstr("\"path\""))) << "records kept: " << dump.out;
+  WriteConfig("7d");
+  const ProcessResult verify =
+      RunProcess({Runfile("reconciler/xo-immutable"), "verify", "--config", config_});
+  EXPECT_EQ(verify.exit_code, 1) << "verify passed over unlocked backups: " << verify.out;
+  const ProcessResult again = Run();
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected) << again.out;
+}
+
 TEST_P(RunTest, ImmutabilityJsonTellsXoAndKeepsSinceWhenTheDurationChanges) {
   Generate({});
   WriteConfig("7d");

@@ -211,6 +211,10 @@ void RunCase(const Case& c) {
   EXPECT_EQ(action->members_locked_by, c.want_members_locked_by);
   EXPECT_EQ(action->members_expired_before, c.want_members_expired_before);
   EXPECT_EQ(action->overdue, c.want_overdue);
+  // A release forgets what it lifts (a record would keep it unlocked once a duration is set
+  // again); a lift at expiry keeps a lifted record (XO merges into lifted items).
+  EXPECT_EQ(action->forget_record,
+            action->kind == ActionKind::kLift && c.duration == absl::ZeroDuration());
   for (const std::string& part : c.reason_has) {
     EXPECT_THAT(action->reason, HasSubstr(part));
   }
@@ -1425,15 +1429,18 @@ TEST(DecideTest, DurationZeroReleasesTheRemote) {
        .want_members_locked_by = kNow - absl::Minutes(1),
        .changes_calls = 1,
        .reason_has = {"being released", "2 members locked by XO's daemon"}},
-      {.name = "lifted record renamed to a new path: not protected again",
+      // A released remote keeps no records: a lifted one would keep its item unlocked for good
+      // once a duration is set again (a lifted item at its path is left alone).
+      {.name = "lifted record renamed to a new path: unindexed, not protected again",
        .record = Rec::kLifted,
        .record_path = kOtherPath,
        .duration = absl::ZeroDuration(),
-       .want = std::nullopt},
-      {.name = "mutable, lifted record at its path: left alone",
+       .want = ActionKind::kUnindex},
+      {.name = "mutable, lifted record at its path: unindexed",
        .record = Rec::kLifted,
        .duration = absl::ZeroDuration(),
-       .want = std::nullopt},
+       .want = ActionKind::kUnindex,
+       .reason_has = {"released", "record goes"}},
       {.name = "mutable hard link: nothing to refuse, it would not be locked",
        .nlink = 2,
        .duration = absl::ZeroDuration(),

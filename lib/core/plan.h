@@ -59,6 +59,9 @@ struct Action {
   // kRemoveMarker: carried out only when every lift before it in the plan took effect (XO must not
   // be told the remote is mutable while something is still locked); otherwise skipped.
   bool requires_all_lifts = false;
+  // kLift: the record goes with the flag instead of staying as lifted (a remote being released
+  // keeps no records: a lifted record would keep its item unlocked once a duration is set again).
+  bool forget_record = false;
   // kProtect: finished for longer than orphanGrace already, so that not getting it done (a writer
   // holding it open, an error) is no longer "not finished yet" but a backup left unprotected.
   bool overdue = false;

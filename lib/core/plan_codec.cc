@@ -132,6 +132,7 @@ std::string EncodePlanEntry(const PlanEntry& e) {
   w.Str(a.content);
   w.Bool(a.requires_all_lifts);
   w.Bool(a.overdue);
+  w.Bool(a.forget_record);
   w.Bool(e.executed);
   w.U64(static_cast<uint64_t>(e.outcome));
   w.Str(e.detail);
@@ -151,8 +152,9 @@ std::optional<PlanEntry> DecodePlanEntry(absl::string_view bytes) {
       stat_flags < 16 && r.Bool(&a.indexed) && r.Time(&a.reference) && r.Duration(&a.clock_lag) &&
       r.Time(&a.locked_at) && r.Time(&a.members_locked_by) && r.Time(&a.members_expired_before) &&
       r.Time(&a.expires_at) && r.Str(&a.reason) && r.Str(&a.content) &&
-      r.Bool(&a.requires_all_lifts) && r.Bool(&a.overdue) && r.Bool(&e.executed) &&
-      r.Enum(&e.outcome, static_cast<uint64_t>(Outcome::kSkipped)) && r.Str(&e.detail) && r.done();
+      r.Bool(&a.requires_all_lifts) && r.Bool(&a.overdue) && r.Bool(&a.forget_record) &&
+      r.Bool(&e.executed) && r.Enum(&e.outcome, static_cast<uint64_t>(Outcome::kSkipped)) &&
+      r.Str(&e.detail) && r.done();
   if (!ok) return std::nullopt;
   st.has_btime = (stat_flags & 1) != 0;
   st.immutable = (stat_flags & 2) != 0;

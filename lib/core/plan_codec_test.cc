@@ -37,6 +37,7 @@ PlanEntry Full() {
   a.content = R"({"since":1,"immutable":true,"duration":2})";
   a.requires_all_lifts = true;
   a.overdue = true;
+  a.forget_record = true;
   e.executed = true;
   e.outcome = Outcome::kSkipped;
   e.detail = "not every item could be lifted";
@@ -71,6 +72,7 @@ void ExpectSame(const PlanEntry& got, const PlanEntry& want) {
   EXPECT_EQ(g.content, w.content);
   EXPECT_EQ(g.requires_all_lifts, w.requires_all_lifts);
   EXPECT_EQ(g.overdue, w.overdue);
+  EXPECT_EQ(g.forget_record, w.forget_record);
   EXPECT_EQ(got.executed, want.executed);
   EXPECT_EQ(got.outcome, want.outcome);
   EXPECT_EQ(got.detail, want.detail);

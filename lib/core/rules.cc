@@ -115,6 +115,7 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
     action.expires_at = ItemExpiresAt(reference, settings);
     action.clock_lag = settings.clock_lag;
     action.reason = std::move(reason);
+    action.forget_record = kind == ActionKind::kLift && settings.duration == absl::ZeroDuration();
     return action;
   };
   // A record of an item this program protected and has not lifted.
@@ -210,6 +211,14 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
     decision.action = make(ActionKind::kReprotect, reference,
                            absl::StrCat("drift: made mutable before expiry (protected until ",
                                         IsoTime(ItemExpiresAt(reference, settings)), ")"));
+    return decision;
+  }
+  // Kept for XO's merges, below; a remote being released keeps no records, so that a duration
+  // set again judges what it holds anew instead of leaving it unlocked for good.
+  if (record != nullptr && settings.duration == absl::ZeroDuration()) {
+    decision.action = make(ActionKind::kUnindex, record->reference(),
+                           "lifted, and the remote is released (immutabilityDuration 0): its "
+                           "record goes");
     return decision;
   }
   if (record != nullptr && record->IsAt(item.path)) {

@@ -437,8 +437,14 @@ ActionResult Executor::Lift(const Action& action) {
     return partly;
   }
   result.flags_changed += *cleared ? 1 : 0;
-  Record(action, action.reference, action.members_locked_by, /*lifted=*/true);
-  for (IndexRecord& member : lifted_members) index_->Put(std::move(member));
+  if (action.forget_record) {
+    // Its members' records, lifted earlier, go when the walk reaches them (rules.h).
+    if (action.indexed)
+      index_->Remove(Identity{action.stat.ino, absl::ToUnixNanos(action.stat.birth)});
+  } else {
+    Record(action, action.reference, action.members_locked_by, /*lifted=*/true);
+    for (IndexRecord& member : lifted_members) index_->Put(std::move(member));
+  }
   std::vector<std::string> notes;
   if (!foreign.empty()) {
     notes.push_back(
