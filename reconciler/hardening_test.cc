@@ -376,6 +376,42 @@ TEST_P(HardeningTest, AFullIndexFilesystemLosesNothingAndTheNextRunCatchesUp) {
   EXPECT_EQ(static_cast<int64_t>(CountIndexEntries(index_ + "/r1")), Count(again, "seen"));
 }
 
+// After a reboot each run measures the wall clock against the first record of the boot. With the
+// index's filesystem full that record could not be written, every run was the boot's first, and
+// a clock moved ahead a few hours at a time (each step accepted, as after a reboot) lifted
+// everything within minutes. A run that cannot start the boot's baseline lifts nothing.
+TEST_P(HardeningTest, ARunThatCannotRecordTheClocksAfterARebootLiftsNothing) {
+  const std::set<std::string> expected = Generate({});
+  ScopedMount small("tmpfs", index_, "mode=0700,size=1m");
+  ASSERT_TRUE(small.ok());
+  WriteConfig("7d", "0s", "24h");
+  ASSERT_EQ(Run().exit_code, 0);
+  // A reboot: the record's boot is another one.
+  const std::string clock = index_ + "/clock.json";
+  std::string record = ReadFile(clock);
+  const size_t id = record.find("\"boot_id\":\"");
+  ASSERT_NE(id, std::string::npos) << record;
+  record.replace(id + 11, 4, "0000");
+  WriteFile(clock, record);
+  const std::string filler = index_ + "/filler";
+  for (std::string block(64 << 10, 'x');;) {
+    const std::string before = ReadFile(filler);
+    WriteFile(filler, before + block);
+    if (ReadFile(filler).size() == before.size()) break;
+  }
+  for (const char* step :
+       {"+20h", "+40h", "+60h", "+80h", "+100h", "+120h", "+140h", "+160h", "+180h", "+200h"}) {
+    const ProcessResult r = RunAt(step);
+    EXPECT_EQ(Count(r, "lifted"), 0) << step << ": " << r.out << r.err;
+    EXPECT_EQ(ImmutablePaths(root_), expected) << step << ": lifted early";
+    // (Where a hardware clock is readable, it tells the shift first.)
+    if (std::string(step) == "+200h" && r.err.find("hardware clock") == std::string::npos) {
+      EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+      EXPECT_THAT(r.out, HasSubstr("this boot has none recorded yet"));
+    }
+  }
+}
+
 TEST_P(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
   const std::set<std::string> expected = Generate({"--vms", "4", "--blocks", "100"});
   WriteConfig("7d", "1h");  // nothing new settles: the churn is never locked

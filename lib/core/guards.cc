@@ -137,6 +137,10 @@ ClockVerdict JudgeClock(const std::optional<ClockRecord>& record, const ClockRea
   return verdict;
 }
 
+bool HasBaseline(const std::optional<ClockRecord>& record, const ClockReading& now) {
+  return record && SameBoot(record->last, now);
+}
+
 ClockRecord NextClockRecord(const std::optional<ClockRecord>& record, const ClockReading& now) {
   ClockRecord next;
   next.last = now;

@@ -72,6 +72,12 @@ struct ClockVerdict {
 ClockVerdict JudgeClock(const std::optional<ClockRecord>& record, const ClockReading& now,
                         absl::Duration threshold);
 
+// Whether `record` holds a baseline for the boot `now` belongs to, so that a drift of the wall
+// clock in this boot can be measured. Without one (after a reboot, or on the first run), the run
+// starts it: a run that then cannot record the clocks must lift nothing, or every later run of
+// the boot would start again and accept any forward jump.
+bool HasBaseline(const std::optional<ClockRecord>& record, const ClockReading& now);
+
 // The record to keep after a run that read `now`: a new boot starts a new baseline.
 ClockRecord NextClockRecord(const std::optional<ClockRecord>& record, const ClockReading& now);
 

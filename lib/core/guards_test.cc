@@ -535,6 +535,13 @@ TEST(JudgeClockSequenceTest, ARebootStartsANewBaseline) {
   });
 }
 
+TEST(HasBaselineTest, OnlyARecordOfThisBootIsOne) {
+  EXPECT_FALSE(HasBaseline(std::nullopt, Reading(kWall, absl::Hours(1), "boot-a")));
+  EXPECT_TRUE(HasBaseline(LastRun(), Reading(kWall + absl::Hours(1), absl::Hours(11), "boot-a")));
+  EXPECT_FALSE(HasBaseline(LastRun(), Reading(kWall + absl::Hours(1), absl::Minutes(2), "boot-b")))
+      << "after a reboot the baseline is the next record's";
+}
+
 TEST(JudgeClockSequenceTest, ARebootWithEmptyBootIds) {
   RunSequence({
       {Reading(kWall, absl::Hours(5), ""), false},

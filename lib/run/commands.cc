@@ -46,6 +46,8 @@ constexpr size_t kLogChunk = size_t{64} << 10;
 struct ClockCheck {
   std::string shift;   // non-empty: lifting is suspended, and why
   absl::Duration lag;  // how far the wall clock is behind what the record proves
+  // Non-empty: this run lifts nothing, and why, though no shift was seen (not sticky).
+  std::string unchecked;
 };
 
 // The time guard for a run or sweep (lib/core/guards.h). Records the clocks, durably, unless
@@ -82,6 +84,7 @@ ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockRe
   } else {
     shift = detected;
   }
+  std::string unchecked;
   if (!dry_run) {
     absl::Status recorded;
     if (!detected.empty() && !marker->has_value()) {
@@ -94,6 +97,12 @@ ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockRe
     }
     if (!recorded.ok()) {
       Log(Priority::kErr, absl::StrCat("cannot record the clocks: ", recorded.message()));
+      if (!HasBaseline(record, clocks)) {
+        unchecked = absl::StrCat(
+            "the clocks could not be recorded (", recorded.message(),
+            ") and this boot has none recorded yet: a wall clock moved ahead could not be told "
+            "from time passing; lifting waits until they can be recorded");
+      }
     }
   }
   if (!shift.empty()) {
@@ -101,7 +110,7 @@ ClockCheck GuardClock(const StateDir& state, const Config& config, const ClockRe
         absl::StrCat("TIME SHIFT: lifting is suspended: ", shift,
                      ". Check the clock, then run `xo-immutable clear-time-shift` as root."));
   }
-  return ClockCheck{shift, verdict.lag};
+  return ClockCheck{shift, verdict.lag, unchecked};
 }
 
 // Two reconcilers on one remote fight over its flags: XO's daemon still running is said loudly,
@@ -224,7 +233,11 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   const ClockCheck clock = GuardClock(state, config, clocks, report.dry_run);
   report.time_shift = clock.shift;
-  if (!report.time_shift.empty()) options.lifting_suspended = "time shift: " + report.time_shift;
+  if (!report.time_shift.empty()) {
+    options.lifting_suspended = "time shift: " + report.time_shift;
+  } else if (!clock.unchecked.empty()) {
+    options.lifting_suspended = clock.unchecked;
+  }
   options.clock_lag = clock.lag;
   std::unique_ptr<AuditLog> audit;
   // Without the capabilities every remote is unusable for that reason, which the report says
