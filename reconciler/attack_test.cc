@@ -318,6 +318,21 @@ TEST_P(AttackTest, AClockMovedAheadDoesNotLeaveANewBackupUnlocked) {
   EXPECT_TRUE(Locked("xo-vm-backups/vm-new/20261130T235000Z.json")) << shifted.out;
 }
 
+// A clock stepped back (by less than the threshold, so no time shift) made a backup finished
+// just before look changed in the future: it waited to settle, unlocked, and verify passed, for as
+// long as the attacker kept the clock back. Measured on the clock corrected by the boot-time
+// clock, it has settled.
+TEST_P(AttackTest, AClockSteppedBackDoesNotLeaveANewBackupUnlocked) {
+  Generate({});
+  WriteConfig("7d", "0s", "24h");
+  ASSERT_EQ(Run().exit_code, 0);
+  WriteRun("xo-vm-backups/vm-new", "20261130T235000Z");
+  const ProcessResult behind = RunAt("-23h");
+  EXPECT_EQ(behind.exit_code, 0) << behind.out << behind.err;
+  EXPECT_TRUE(Locked("xo-vm-backups/vm-new/20261130T235000Z.xva")) << behind.out;
+  EXPECT_TRUE(Locked("xo-vm-backups/vm-new/20261130T235000Z.json")) << behind.out;
+}
+
 // A clock record that cannot be read used to count as "first run": no shift, lifting allowed. It
 // now fails closed.
 TEST_P(AttackTest, ADamagedClockRecordSuspendsLiftingInsteadOfTrustingTheClock) {

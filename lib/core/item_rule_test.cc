@@ -1130,6 +1130,25 @@ TEST(DecideTest, OddMembers) {
 
 TEST(DecideTest, ClockLag) {
   const std::vector<Case> cases = {
+      // Written before the wall clock was stepped back: changed "in the future". It used to wait
+      // until the clock caught up, unlocked; measured on the corrected clock it has settled.
+      {.name = "changed 30m after the wall clock, 23h lag: settled, protected",
+       .clock_lag = absl::Hours(23),
+       .unchanged_for = -absl::Minutes(30),
+       .want = ActionKind::kProtect,
+       .want_reference = kNow + absl::Minutes(30) + absl::Hours(23),
+       .want_overdue = true,
+       .changes_calls = 1,
+       .run_calls = 1},
+      {.name = "changed 30m after the wall clock, 20m lag: not settled by the corrected clock",
+       .clock_lag = absl::Minutes(20),
+       .unchanged_for = -absl::Minutes(30),
+       .want = ActionKind::kWait,
+       .changes_calls = 1},
+      {.name = "changed after the wall clock, no lag known: waits",
+       .unchanged_for = -absl::Minutes(30),
+       .want = ActionKind::kWait,
+       .changes_calls = 1},
       {.name = "the lag raises the reference of a new item",
        .clock_lag = absl::Hours(3),
        .unchanged_for = absl::Hours(2),

@@ -90,6 +90,13 @@ void WarnOddMembers(const std::vector<OddMember>& odd, std::vector<Warning>* war
   }
 }
 
+// How long ago `changed` was. A change after the wall clock means the clock was stepped back since:
+// it is then measured on the clock corrected by its lag (the boot-time clock advances it), or the
+// item would wait, unlocked, until the wall clock caught up, as long as whoever moved it liked.
+absl::Duration SinceChange(absl::Time changed, absl::Time now, const Settings& settings) {
+  return (changed > now ? now + settings.clock_lag : now) - changed;
+}
+
 }  // namespace
 
 absl::Time AdoptedReference(const FileStat& st, const Settings& settings) {
@@ -264,7 +271,7 @@ Decision Decide(const Candidate& item, const RecordSummary* record, const Settin
         absl::StrCat("could not be examined whole, waits until it can be: ", changes.unexamined));
     return decision;
   }
-  const absl::Duration unchanged = now - changes.newest_change;
+  const absl::Duration unchanged = SinceChange(changes.newest_change, now, settings);
   if (unchanged < settings.settle) {
     decision.action = make(ActionKind::kWait, changes.newest_change,
                            absl::StrCat("changed ", Ago(unchanged), " ago (settle ",
@@ -432,7 +439,7 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
     if (st->nlink > 1) {
       out.push_back(
           RootAction(ActionKind::kRefuse, name, *st, absl::StrCat(st->nlink, " hard links")));
-    } else if (now - st->ctime < settings.settle) {
+    } else if (SinceChange(st->ctime, now, settings) < settings.settle) {
       out.push_back(RootAction(ActionKind::kWait, name, *st, "changed less than settle ago"));
     } else {
       out.push_back(RootAction(ActionKind::kProtect, name, *st,
