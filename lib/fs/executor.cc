@@ -484,6 +484,16 @@ ActionResult Executor::Marker(const Action& action) {
   }
   absl::Status written =
       fs_.WriteFileAtomic(root_fd_, kMarkerName, action.content, 0644, /*sync=*/true, kMarkerName);
+  // The old one, unlocked for the rewrite, is locked again: a remote kept full (which XO's user
+  // can do) would otherwise leave it deletable for as long as the rewrite fails.
+  if (!written.ok() && existing.ok()) {
+    if (absl::StatusOr<bool> relocked = SetImmutable(fs_, existing->get(), true, kMarkerName);
+        !relocked.ok()) {
+      written = absl::Status(written.code(),
+                             absl::StrCat(written.message(), "; locking the old one again failed: ",
+                                          relocked.status().message()));
+    }
+  }
   if (!written.ok() && ErrnoOf(written) == EACCES) {
     return Result(Outcome::kFailed,
                   absl::StrCat(written.message(),

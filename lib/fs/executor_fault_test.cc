@@ -1170,14 +1170,16 @@ TEST_F(ExecutorFaultTest, NoSpaceForTheMarkerIsAFailureAndLeavesNone) {
   EXPECT_THAT(Locked(), IsEmpty());
 }
 
-TEST_F(ExecutorFaultTest, AMarkerRewriteThatFailsLeavesTheOldOneMutable) {
+// Unlocked for the rewrite, the old one stayed mutable while the remote was full (each run's
+// rewrite failing again): deletable by XO's user, who can fill the remote. It is locked again.
+TEST_F(ExecutorFaultTest, AMarkerRewriteThatFailsLocksTheOldOneAgain) {
   ASSERT_EQ(Apply(MarkerAction(ActionKind::kWriteMarker, "old")).outcome, Outcome::kDone);
   fake_.Fail(Op::kWrite, kMarkerName, ENOSPC);
   const ActionResult r = Apply(MarkerAction(ActionKind::kWriteMarker, "new"));
   EXPECT_EQ(r.outcome, Outcome::kFailed);
-  // Unlocked for the rewrite, which failed: PlanRemoteFiles locks (or rewrites) it next run.
+  EXPECT_THAT(r.detail, HasSubstr("No space left on device"));
   EXPECT_EQ(ReadFile(Abs(kMarkerName)), "old");
-  EXPECT_THAT(Locked(), IsEmpty());
+  EXPECT_EQ(Locked(), std::set<std::string>{kMarkerName});
 }
 
 TEST_F(ExecutorFaultTest, ARootOwnedByAnotherUserNamesTheCapabilityNeeded) {
