@@ -471,6 +471,26 @@ TEST_P(RunTest, AFileBindMountedOntoABackupIsNotFollowed) {
   EXPECT_THAT(r.out, HasSubstr("something is mounted here (a bind mount), not followed"));
 }
 
+// A remote mounted read-only (a service unit without ReadWritePaths= for it) passed `check` and
+// the dry run, then every item failed with EROFS. It is unusable, and says why.
+TEST_P(RunTest, ARemoteMountedReadOnlyIsUnusableForCheckAndRun) {
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(RunProcess({"mount", "--bind", root_, root_}).exit_code, 0);
+  struct Unmount {
+    std::string where;
+    ~Unmount() { RunProcess({"umount", "-l", where}); }
+  } unmount{root_};
+  ASSERT_EQ(RunProcess({"mount", "-o", "remount,bind,ro", root_}).exit_code, 0);
+  const ProcessResult check =
+      RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});
+  EXPECT_EQ(check.exit_code, 3) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("mounted read-only"));
+  const ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("mounted read-only"));
+}
+
 TEST_P(RunTest, CheckSaysUsableAndWritesNothing) {
   Generate({});
   WriteConfig("7d");

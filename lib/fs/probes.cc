@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +45,15 @@ absl::StatusOr<std::string> ResolvedPath(int dir_fd) {
   if (n < 0) return ErrnoError(errno, "readlink", link);
   if (static_cast<size_t>(n) >= sizeof(target)) return ErrnoError(ENAMETOOLONG, "readlink", link);
   return std::string(target, static_cast<size_t>(n));
+}
+
+absl::Status CheckMountedReadWrite(int root_fd, const std::string& root) {
+  struct statvfs sv;
+  if (fstatvfs(root_fd, &sv) != 0) return ErrnoError(errno, "statvfs", root);
+  if ((sv.f_flag & ST_RDONLY) == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      root, ": mounted read-only, no flag can be set or cleared there (a service unit without ",
+      "ReadWritePaths= for it?)"));
 }
 
 absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,

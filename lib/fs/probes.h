@@ -25,6 +25,10 @@ std::vector<std::string> MissingCapabilities();
 absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::string& root,
                                    bool read_only);
 
+// FailedPrecondition when the filesystem of the directory `root_fd` is mounted read-only (no flag
+// can be set or cleared there; a service unit without ReadWritePaths= for it is the usual cause).
+absl::Status CheckMountedReadWrite(int root_fd, const std::string& root);
+
 // The path of the open directory `dir_fd` as the kernel resolved it (symlinks followed), from
 // /proc/self/fd: a root configured as a symlink is judged by where it leads.
 absl::StatusOr<std::string> ResolvedPath(int dir_fd);

@@ -105,6 +105,9 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
   if (absl::Status s = CheckImmutableSupport(fs, root_fd, remote.root, read_only); !s.ok()) {
     return std::string(s.message());
   }
+  if (absl::Status s = CheckMountedReadWrite(root_fd, remote.root); !s.ok()) {
+    return std::string(s.message());
+  }
   auto identity = IdentifyFilesystem(fs, root_fd, remote.root);
   if (!identity.ok()) return std::string(identity.status().message());
   auto seen = state.ReadFingerprint(remote.id);
