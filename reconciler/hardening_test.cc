@@ -202,14 +202,31 @@ TEST_P(HardeningTest, EveryFlagChangeIsInTheAppendOnlyAuditLog) {
   if (fd >= 0) close(fd);
 }
 
+// Refused, and said where a reader looks: `check` said "usable", and the run exited 3 with an
+// empty JSON or JUnit report and no metrics, so a CI job or an alert saw nothing it could read.
 TEST_P(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   Generate({});
   WriteConfig("7d");
   std::filesystem::create_directories(index_);
   chmod(index_.c_str(), 0777);
-  const ProcessResult r = Run();
+  const std::string xo = Runfile("reconciler/xo-immutable");
+  const ProcessResult check = RunProcess({xo, "check", "--config", config_});
+  EXPECT_EQ(check.exit_code, 3) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("writable by group or others"));
+  const std::string metrics = scratch_.path() + "/metrics.prom";
+  const ProcessResult r = Run({"--metrics-file", metrics});
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_THAT(r.err, HasSubstr("writable by group or others"));
+  boost::system::error_code ec;
+  const json::value doc = json::parse(r.out, ec);
+  ASSERT_FALSE(ec) << "not a JSON report: " << r.out;
+  const json::object& remote = doc.at("remotes").at(0).as_object();
+  EXPECT_EQ(remote.at("state"), "unusable") << r.out;
+  EXPECT_THAT(std::string(remote.at("reason").as_string()),
+              HasSubstr("writable by group or others"));
+  EXPECT_THAT(ReadFile(metrics), HasSubstr("xo_immutable_remote_usable{remote=\"r1\"} 0"));
+  const ProcessResult junit = Run({"--report", "junit"});
+  EXPECT_THAT(junit.out, HasSubstr("<testsuites")) << junit.out;
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
   chmod(index_.c_str(), 0700);
   EXPECT_EQ(Run().exit_code, 0);

@@ -34,7 +34,8 @@ std::string UnsafeFolder(const std::string& dir) {
   // A symlink is refused too: whoever can change where it leads chooses where the records go.
   if (S_ISLNK(st.st_mode)) {
     return absl::StrCat("index folder ", dir,
-                        " is a symlink: give indexPath the folder it leads to, not the link");
+                        " is a symlink, not followed: make it a real folder (for indexPath itself, "
+                        "give the folder it leads to)");
   }
   if (!S_ISDIR(st.st_mode)) return absl::StrCat("index folder ", dir, " is not a directory");
   if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {

@@ -217,10 +217,10 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   report.hostname = Hostname();
   report.notices = config.notices;
   for (std::string& line : WarnIfXoDaemonRuns()) report.notices.push_back(std::move(line));
-  if (std::string why = PrepareIndex(fs, config, state, /*create=*/!report.dry_run); !why.empty()) {
-    Log(Priority::kErr, absl::StrCat("index: ", why));
-    return kExitUnusable;
-  }
+  // An index folder that cannot be used makes every remote unusable, in a report like any other
+  // (a JSON or JUnit reader, the metrics, must see it); nothing in it is read or written.
+  const std::string index_unusable = PrepareIndex(fs, config, state, /*create=*/!report.dry_run);
+  if (!index_unusable.empty()) Log(Priority::kErr, absl::StrCat("index: ", index_unusable));
   const std::map<std::string, std::string> overlapping = OverlappingRoots(fs, config);
   RunOptions options;
   options.dry_run = report.dry_run;
@@ -231,7 +231,8 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   options.max_lift_fraction = config.max_lift_fraction;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  const ClockCheck clock = GuardClock(state, config, clocks, report.dry_run);
+  const ClockCheck clock =
+      index_unusable.empty() ? GuardClock(state, config, clocks, report.dry_run) : ClockCheck{};
   report.time_shift = clock.shift;
   if (!report.time_shift.empty()) {
     options.lifting_suspended = "time shift: " + report.time_shift;
@@ -243,7 +244,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   // Without the capabilities every remote is unusable for that reason, which the report says
   // first; the audit log's own failure to be made append-only would only hide it.
   const bool able = MissingCapabilities().empty();
-  if (!report.dry_run && able) {
+  if (!report.dry_run && able && index_unusable.empty()) {
     auto opened = AuditLog::Open(fs, config.index_path);
     if (opened.ok()) {
       audit = *std::move(opened);
@@ -255,6 +256,9 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   const bool journal = getenv("JOURNAL_STREAM") != nullptr;
   for (const RemoteConfig* remote : remotes) {
     report.remotes.push_back(Guarded(*remote, [&] {
+      if (!index_unusable.empty()) {
+        return UnusableReport(*remote, absl::StrCat("index: ", index_unusable));
+      }
       if (auto it = overlapping.find(remote->id); it != overlapping.end()) {
         return UnusableReport(*remote, it->second);
       }
@@ -262,7 +266,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
                                      : ReconcileRemote(fs, state, *remote, options);
     }));
     RemoteReport& r = report.remotes.back();
-    if (!report.dry_run && able && audit == nullptr) {
+    if (!report.dry_run && able && index_unusable.empty() && audit == nullptr) {
       r.errors.push_back(Problem{"", "the audit log could not be opened"});
       ++r.counts.errors;
     }
@@ -297,7 +301,7 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
   int code = kExitOk;
-  if (std::string why = IndexInsideARemote(fs, config); !why.empty()) {
+  if (std::string why = PrepareIndex(fs, config, state, /*create=*/false); !why.empty()) {
     std::cout << "index: " << why << "\n";
     code = kExitUnusable;
   }
