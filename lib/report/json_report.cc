@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/iso_time.h"
 #include "lib/core/json_text.h"
@@ -108,14 +109,25 @@ std::string FormatJson(const RunReport& report) {
       json::array checks;
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         json::array offenders;
+        bool all_valid = true;
         for (const std::string& path : check.offenders) {
           bool valid = true;
           offenders.push_back(json::value(ToUtf8(path, &valid)));
+          all_valid &= valid;
         }
-        checks.push_back(json::object{{"id", check.id},
-                                      {"description", check.description},
-                                      {"passed", check.passed()},
-                                      {"offenders", std::move(offenders)}});
+        json::object c{{"id", check.id},
+                       {"description", check.description},
+                       {"passed", check.passed()},
+                       {"offenders", std::move(offenders)}};
+        // As for every path: one that is not UTF-8 is not lost. Beside the list, in its order.
+        if (!all_valid) {
+          json::array exact;
+          for (const std::string& path : check.offenders) {
+            exact.push_back(json::value(absl::Base64Escape(path)));
+          }
+          c["offenders_base64"] = std::move(exact);
+        }
+        checks.push_back(std::move(c));
       }
       o["checks"] = std::move(checks);
     }

@@ -1,7 +1,9 @@
 // The report formats CI servers and monitoring read: JUnit XML validated against the JUnit schema
 // (xmllint), Prometheus text validated by a strict parser of the format, JSON by Boost.JSON.
 #include <boost/json.hpp>
+#include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -195,6 +197,19 @@ TEST(JsonReportTest, IsValidJsonWithChecksAndExactOddNames) {
   bool odd = false;
   for (const auto& a : r1.at("actions").as_array()) odd |= a.as_object().contains("path_base64");
   EXPECT_TRUE(odd);
+  // The offenders of a check keep their exact bytes too, beside the list and in its order.
+  const auto& finished = r1.at("checks").at(0).as_object();
+  ASSERT_TRUE(finished.contains("offenders_base64")) << text;
+  std::set<std::string> exact;
+  for (const auto& b : finished.at("offenders_base64").as_array()) {
+    std::string bytes;
+    ASSERT_TRUE(absl::Base64Unescape(std::string(b.as_string()), &bytes));
+    exact.insert(bytes);
+  }
+  EXPECT_EQ(exact.size(), finished.at("offenders").as_array().size());
+  EXPECT_TRUE(exact.count("xo-vm-backups/v/!<&\"'>\n\x01\xff.xva"));
+  EXPECT_FALSE(r1.at("checks").at(1).as_object().contains("offenders_base64"))
+      << "only where a path is not UTF-8";
   EXPECT_THAT(r1.at("actions").as_array(), ::testing::Not(IsEmpty()));
 }
 
