@@ -213,11 +213,16 @@ TEST_P(RunTest, AHeldLockMeansExit75AndNothingTouched) {
   const int fd = open((index_ + "/r1/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
-  const ProcessResult r = Run();
+  // The metrics are the lock holder's to write: this run's would say the remote unusable and
+  // every count, unprotected items included, zero.
+  const std::string metrics = scratch_.path() + "/metrics.prom";
+  WriteFile(metrics, "the last run's metrics\n");
+  const ProcessResult r = Run({"--metrics-file", metrics});
   close(fd);
   EXPECT_EQ(r.exit_code, 75) << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("another xo-immutable run holds"));
   EXPECT_THAT(ImmutablePaths(root_), IsEmpty());
+  EXPECT_EQ(ReadFile(metrics), "the last run's metrics\n");
 }
 
 TEST_P(RunTest, TwoConcurrentRunsDoNotBothAct) {

@@ -286,7 +286,13 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
                            : args.report == "junit" ? FormatJunit(report, args.command)
                                                     : FormatText(report);
   int code = WriteReport(text, args.report_file, report.ExitCode());
-  if (!args.metrics_file.empty()) {
+  // A run that found every remote locked by another one (a run by hand beside the timer's) did
+  // nothing: the run holding the locks writes the metrics. Written over, they would say every
+  // remote unusable and its counts, unprotected items included, zero.
+  const bool all_locked =
+      std::all_of(report.remotes.begin(), report.remotes.end(),
+                  [](const RemoteReport& r) { return r.state == RemoteState::kLocked; });
+  if (!args.metrics_file.empty() && !(all_locked && !report.remotes.empty())) {
     const std::string metrics = FormatMetrics(report, LastSuccess(state, report));
     if (absl::Status written = WriteWholeFile(fs, args.metrics_file, metrics, 0644);
         !written.ok()) {
