@@ -83,6 +83,35 @@ TEST_P(RunTest, TheDryRunPrintsExactlyThePlanTheRealRunCarriesOut) {
                           [](const std::string& e) { return e.rfind("lift ", 0) == 0; }));
 }
 
+// A run takes on at most maxEntriesPerRun entries (its memory is bounded by them, not by what an
+// attacker can create); the dry run plans the same ones; the next runs go on with the rest until
+// everything is locked.
+TEST_P(RunTest, ARunTakesOnAtMostItsBudgetAndTheNextRunsGoOn) {
+  const std::set<std::string> expected = Generate({});
+  WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"maxEntriesPerRun\": 5, " +
+                         "\"remotes\": {\"r1\": {\"root\": \"" + root_ +
+                         "\", \"immutabilityDuration\": \"7d\", \"settle\": \"0s\"}}}");
+  const std::vector<std::string> planned = PlannedEntries(Run({"--dry-run"}), false);
+  const ProcessResult first = Run();
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(planned, PlannedEntries(first, true));
+  // Five items, then the remote's own files (never deferred: immutability.json follows the lifts).
+  const auto items = std::count_if(planned.begin(), planned.end(), [](const std::string& e) {
+    return e.find(" xo-") != std::string::npos;
+  });
+  EXPECT_EQ(items, 5) << first.out;
+  EXPECT_GT(Count(first, "deferred"), 0) << first.out;
+  EXPECT_THAT(RunProcess({Runfile("reconciler/xo-immutable"), "--config", config_}).err,
+              HasSubstr("more than one run takes on (maxEntriesPerRun)"));
+  int runs = 2;
+  for (; runs < 40 && ImmutablePaths(root_) != expected; ++runs) {
+    const ProcessResult r = Run();
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "not converged after " << runs << " runs";
+  EXPECT_EQ(Count(Run(), "deferred"), 0);
+}
+
 TEST_P(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {
   const std::set<std::string> expected = Generate({});
   WriteConfig("7d");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
 #include <set>
 #include <string_view>
 
@@ -336,6 +337,14 @@ absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::stri
         return errors.At(key, "must be a number above 0 and at most 1 (e.g. 0.5)");
       }
       config.max_lift_fraction = value.to_number<double>();
+    } else if (key == "maxEntriesPerRun") {
+      const bool whole =
+          value.is_int64() || value.is_uint64() ||
+          (value.is_double() && std::floor(value.get_double()) == value.get_double());
+      if (!whole || value.to_number<double>() < 1 || value.to_number<double>() > 1e9) {
+        return errors.At(key, "must be a whole number from 1 to 1000000000 (e.g. 50000)");
+      }
+      config.max_entries_per_run = static_cast<uint64_t>(value.to_number<double>());
     } else if (key == "liftEvery" || key == "rebuildIndexOnStart") {
       config.notices.push_back(absl::StrCat(
           source, ": ", key, " is an option of XO's daemon, ignored: ",
@@ -343,7 +352,7 @@ absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::stri
     } else {
       return errors.At(key,
                        "unknown key (expected indexPath, remotes, timeShiftThreshold, "
-                       "maxLiftFraction)");
+                       "maxLiftFraction, maxEntriesPerRun)");
     }
   }
   if (!has_remotes || config.remotes.empty()) {

@@ -44,6 +44,9 @@ struct Config {
   absl::Duration time_shift_threshold = absl::Hours(24);
   // A run lifts at most this fraction of a remote's protected items without --allow-mass-lift.
   double max_lift_fraction = 0.5;
+  // A run takes on at most this many plan entries per remote; the next run goes on with the rest
+  // (lib/core/plan.h, ActionBudget). Bounds a run's memory.
+  uint64_t max_entries_per_run = 50000;
   std::vector<std::string> notices;  // one line per legacy key accepted and ignored
 };
 

@@ -195,6 +195,7 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_EQ(r.settle, absl::Seconds(10));
   EXPECT_EQ(r.orphan_grace, absl::Hours(1));
   EXPECT_EQ(r.paths, GlobSet::DefaultPatterns());
+  EXPECT_EQ(config.max_entries_per_run, 50000u);
   ASSERT_THAT(config.notices, SizeIs(1));
   EXPECT_THAT(config.notices[0], HasSubstr("indexPath is not set, using " +
                                            std::string(kDefaultIndexPath) + " (default)"));
@@ -336,6 +337,19 @@ TEST(ParseConfigErrorTest, UnknownTopLevelKey) {
       R"({"remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "14d"}},
                   "IndexPath": "/x"})",
       "IndexPath", "unknown key");
+}
+
+TEST(ParseConfigTest, MaxEntriesPerRun) {
+  const std::string remotes =
+      R"("remotes": {"a": {"root": "/srv/a", "immutabilityDuration": "14d"}})";
+  EXPECT_EQ(MustParse("{" + remotes + R"(, "maxEntriesPerRun": 1})").max_entries_per_run, 1u);
+  EXPECT_EQ(MustParse("{" + remotes + R"(, "maxEntriesPerRun": 2000000.0})").max_entries_per_run,
+            2000000u);
+  for (const char* bad : {"0", "-5", "1.5", "\"50000\"", "true", "1e10"}) {
+    SCOPED_TRACE(bad);
+    ExpectError("{" + remotes + R"(, "maxEntriesPerRun": )" + bad + "}", "maxEntriesPerRun",
+                "whole number from 1 to 1000000000");
+  }
 }
 
 TEST(ParseConfigErrorTest, UnknownRemoteKey) {

@@ -48,10 +48,10 @@ size_t HoldLifts(Plan* plan, absl::string_view why) {
 void GuardMassLift(uint64_t protected_items, double max_fraction, Plan* plan) {
   // A file whose flag is already clear (a lift killed between clearing it and dropping its
   // record) unlocks nothing: counting it would hold a remote hostage to its own interrupted run.
-  // A tree is counted however its directory stands: its members may still be locked.
-  const auto lifts = static_cast<uint64_t>(std::count_if(
-      plan->actions.begin(), plan->actions.end(),
-      [](const Action& a) { return a.kind == ActionKind::kLift && (a.stat.immutable || a.tree); }));
+  // Lifts left for the next run count too: deferred, they would otherwise pass a few at a time.
+  const auto lifts = static_cast<uint64_t>(std::count_if(plan->actions.begin(), plan->actions.end(),
+                                                         UnlocksSomething)) +
+                     plan->deferred_lifts;
   if (protected_items <= kMassLiftMinimum || lifts <= max_fraction * protected_items) return;
   plan->lifts_held = absl::StrCat("mass-lift guard: ", lifts, " of ", protected_items,
                                   " protected items would be lifted at once (more than ",

@@ -35,6 +35,63 @@ absl::string_view ActionKindName(ActionKind kind) {
   return "?";
 }
 
+namespace {
+
+// 0 is the most urgent.
+int Urgency(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::kProtect:
+    case ActionKind::kReprotect:
+      return 0;
+    case ActionKind::kIndex:
+    case ActionKind::kFollow:
+    case ActionKind::kUnindex:
+      return 1;
+    case ActionKind::kLift:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+// The heap's order: true when `a` is more urgent than `b`.
+bool MoreUrgent(const Action& a, const Action& b) {
+  const int ua = Urgency(a.kind), ub = Urgency(b.kind);
+  if (ua != ub) return ua < ub;
+  if (a.reference != b.reference) return a.reference < b.reference;
+  return a.path < b.path;
+}
+
+}  // namespace
+
+bool UnlocksSomething(const Action& action) {
+  return action.kind == ActionKind::kLift && (action.stat.immutable || action.tree);
+}
+
+void ActionBudget::Add(Action action) {
+  if (heap_.size() < limit_) {
+    heap_.push_back(std::move(action));
+    std::push_heap(heap_.begin(), heap_.end(), MoreUrgent);
+    return;
+  }
+  // Full: the least urgent of the kept ones and the new one, whichever it is, is deferred.
+  ++deferred_;
+  if (limit_ == 0 || !MoreUrgent(action, heap_.front())) {
+    deferred_lifts_ += UnlocksSomething(action);
+    return;
+  }
+  std::pop_heap(heap_.begin(), heap_.end(), MoreUrgent);
+  deferred_lifts_ += UnlocksSomething(heap_.back());
+  heap_.back() = std::move(action);
+  std::push_heap(heap_.begin(), heap_.end(), MoreUrgent);
+}
+
+std::vector<Action> ActionBudget::Take() {
+  std::vector<Action> kept;
+  kept.swap(heap_);
+  return kept;
+}
+
 bool IsEffect(ActionKind kind) {
   return kind != ActionKind::kWait && kind != ActionKind::kRefuse && kind != ActionKind::kHold;
 }

@@ -116,6 +116,35 @@ struct Warning {
 // protection of a few hundred thousand items.
 void SortByPath(std::vector<Action>* actions);
 
+// The entries one run takes on when the rules make more than `limit` (a first protection of a
+// million items, or a million files an attacker made in a VM folder): the most urgent, those
+// that lock backups first, then the index's bookkeeping, then lifts, then what only reports;
+// within each, the oldest reference first, then by path, so that what was finished first is
+// locked first and the choice is the same in a dry run. The others are counted, and the next run
+// goes on with them: a run's memory is bounded by `limit`, not by what an attacker can create.
+// Not thread-safe.
+class ActionBudget {
+ public:
+  explicit ActionBudget(uint64_t limit) : limit_(limit) {}
+
+  void Add(Action action);
+  // The entries kept, in no particular order; the budget is empty afterwards.
+  std::vector<Action> Take();
+  uint64_t deferred() const { return deferred_; }
+  // Deferred lifts of locked items: the mass-lift guard counts them with the plan's own.
+  uint64_t deferred_lifts() const { return deferred_lifts_; }
+
+ private:
+  const uint64_t limit_;
+  std::vector<Action> heap_;  // a max-heap: the least urgent on top
+  uint64_t deferred_ = 0;
+  uint64_t deferred_lifts_ = 0;
+};
+
+// A lift of something still locked (a file already mutable is an interrupted lift's: it unlocks
+// nothing; a tree is counted however its directory stands, its members may still be locked).
+bool UnlocksSomething(const Action& action);
+
 // Everything the rules decided for one remote.
 struct Plan {
   std::vector<Action> actions;
@@ -129,6 +158,10 @@ struct Plan {
   // again. Not before: XO's index may share our folder, whose old per-file entries the next
   // run's migration removes, so a run killed in between would lose them.
   std::string xo_index_imported;
+  // Entries beyond the run's budget (ActionBudget), left for the next run, and of them the lifts
+  // of locked items.
+  uint64_t deferred = 0;
+  uint64_t deferred_lifts = 0;
 };
 
 }  // namespace xoi

@@ -1,4 +1,5 @@
 // SortByPath: the plan's order (by path; ties in the order the rules made them), every entry kept.
+// ActionBudget: which entries a run takes on when there are more than it may hold.
 #include "lib/core/plan.h"
 
 #include <algorithm>
@@ -47,6 +48,87 @@ TEST(SortByPathTest, AgreesWithAStableSortOnShuffledPlans) {
     SortByPath(&actions);
     EXPECT_EQ(Keys(actions), Keys(want));
   }
+}
+
+Action Entry(ActionKind kind, std::string path, absl::Time reference, bool locked = true) {
+  Action a{kind, std::move(path)};
+  a.reference = reference;
+  a.stat.immutable = locked;
+  return a;
+}
+
+std::vector<std::string> Paths(std::vector<Action> actions) {
+  SortByPath(&actions);
+  std::vector<std::string> paths;
+  for (const Action& a : actions) paths.push_back(a.path);
+  return paths;
+}
+
+const absl::Time kT = absl::FromUnixSeconds(1764547200);
+
+TEST(ActionBudgetTest, UnderTheLimitKeepsEverything) {
+  ActionBudget budget(3);
+  budget.Add(Entry(ActionKind::kWait, "w", kT));
+  budget.Add(Entry(ActionKind::kLift, "l", kT));
+  EXPECT_EQ(Paths(budget.Take()), (std::vector<std::string>{"l", "w"}));
+  EXPECT_EQ(budget.deferred(), 0u);
+  EXPECT_EQ(budget.deferred_lifts(), 0u);
+}
+
+// Locking what is finished comes first, the oldest first; then the index's bookkeeping, then
+// lifts, then what only reports. A million junk files an attacker made after a backup cannot
+// push the backup out of the run.
+TEST(ActionBudgetTest, KeepsTheMostUrgentWhateverTheOrderTheyCameIn) {
+  std::vector<Action> entries = {
+      Entry(ActionKind::kRefuse, "refuse", kT - absl::Hours(99)),
+      Entry(ActionKind::kLift, "lift-old", kT - absl::Hours(48)),
+      Entry(ActionKind::kProtect, "junk-new", kT),
+      Entry(ActionKind::kUnindex, "unindex", kT - absl::Hours(50)),
+      Entry(ActionKind::kProtect, "backup", kT - absl::Hours(1)),
+      Entry(ActionKind::kReprotect, "drift", kT - absl::Hours(2)),
+      Entry(ActionKind::kLift, "lift-new", kT - absl::Hours(47)),
+      Entry(ActionKind::kProtect, "junk-b", kT - absl::Minutes(30)),
+      Entry(ActionKind::kProtect, "junk-a", kT - absl::Minutes(30)),
+  };
+  std::mt19937 random(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(entries.begin(), entries.end(), random);
+    for (const auto& [limit, want] : std::vector<std::pair<int, std::vector<std::string>>>{
+             {1, {"drift"}},
+             {3, {"backup", "drift", "junk-a"}},
+             {5, {"backup", "drift", "junk-a", "junk-b", "junk-new"}},
+             {6, {"backup", "drift", "junk-a", "junk-b", "junk-new", "unindex"}},
+             {7, {"backup", "drift", "junk-a", "junk-b", "junk-new", "lift-old", "unindex"}},
+         }) {
+      SCOPED_TRACE(absl::StrCat("round ", round, ", limit ", limit));
+      ActionBudget budget(static_cast<uint64_t>(limit));
+      for (const Action& a : entries) budget.Add(a);
+      EXPECT_EQ(Paths(budget.Take()), want);
+      EXPECT_EQ(budget.deferred(), entries.size() - static_cast<size_t>(limit));
+      EXPECT_EQ(budget.deferred_lifts(), limit >= 7 ? 1u : 2u);
+    }
+  }
+}
+
+// What the mass-lift guard must count: lifts of something still locked.
+TEST(ActionBudgetTest, CountsTheDeferredLiftsThatUnlockSomething) {
+  ActionBudget budget(1);
+  budget.Add(Entry(ActionKind::kProtect, "p", kT));
+  budget.Add(Entry(ActionKind::kLift, "locked", kT));
+  budget.Add(Entry(ActionKind::kLift, "already-mutable", kT, /*locked=*/false));
+  Action tree = Entry(ActionKind::kLift, "mutable-tree", kT, /*locked=*/false);
+  tree.tree = true;
+  budget.Add(tree);
+  EXPECT_EQ(budget.deferred(), 3u);
+  EXPECT_EQ(budget.deferred_lifts(), 2u);
+  EXPECT_EQ(Paths(budget.Take()), std::vector<std::string>{"p"});
+}
+
+TEST(ActionBudgetTest, ALimitOfZeroKeepsNothing) {
+  ActionBudget budget(0);
+  budget.Add(Entry(ActionKind::kProtect, "p", kT));
+  EXPECT_TRUE(budget.Take().empty());
+  EXPECT_EQ(budget.deferred(), 1u);
 }
 
 }  // namespace

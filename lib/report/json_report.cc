@@ -18,7 +18,7 @@ json::object CountsJson(const Counts& c) {
       {"seen", c.seen},       {"protected", c.protected_}, {"reprotected", c.reprotected},
       {"lifted", c.lifted},   {"indexed", c.indexed},      {"unindexed", c.unindexed},
       {"waiting", c.waiting}, {"refused", c.refused},      {"errors", c.errors},
-      {"held", c.held},       {"followed", c.followed}};
+      {"held", c.held},       {"followed", c.followed},    {"deferred", c.deferred}};
 }
 
 json::array ProblemsJson(const std::vector<Problem>& problems) {

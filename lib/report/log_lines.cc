@@ -63,6 +63,12 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
                  absl::StrCat(r.id, ": lifts held back: ", Printable(r.lifts_held))});
   }
   const Counts& c = r.counts;
+  if (c.deferred > 0) {
+    emit(LogLine{Priority::kNotice,
+                 absl::StrCat(r.id, ": ", c.deferred,
+                              " entries more than one run takes on (maxEntriesPerRun): the next "
+                              "run goes on with them")});
+  }
   emit(LogLine{
       c.errors > 0 || c.refused > 0 ? Priority::kWarning : Priority::kInfo,
       absl::StrFormat("%s: %s%d seen, %d protected, %d lifted, %d re-protected, %d waiting, "

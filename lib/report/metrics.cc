@@ -59,6 +59,7 @@ std::string FormatMetrics(const RunReport& report,
         {"errors", c.errors},
         {"unprotected", unprotected},
         {"held", c.held},
+        {"deferred", c.deferred},
     };
     for (const auto& [state, n] : states) {
       absl::StrAppend(&out, "xo_immutable_items{remote=\"", Label(r.id), "\",state=\"", state,

@@ -44,6 +44,8 @@ struct Counts {
   // one by one (renaming the folders above a million locked items must not make a report of a
   // million entries every minute).
   uint64_t followed = 0;
+  // Entries beyond what one run takes on (maxEntriesPerRun): the next run goes on with them.
+  uint64_t deferred = 0;
 };
 
 // One entry of the plan and, after execution, what came of it.

@@ -47,6 +47,11 @@ std::string FormatText(const RunReport& report) {
       absl::StrAppend(&out, "  ", c.followed, would ? " records would follow" : " records followed",
                       " their items to where they were moved (renamed folders)\n");
     }
+    if (c.deferred > 0) {
+      absl::StrAppend(&out, "  ", c.deferred, c.deferred == 1 ? " entry" : " entries",
+                      " more than one run takes on (maxEntriesPerRun): the next run goes on with ",
+                      c.deferred == 1 ? "it" : "them", "\n");
+    }
     if (!r.lifts_held.empty())
       absl::StrAppend(&out, "  LIFTS HELD BACK: ", Printable(r.lifts_held), "\n");
     for (const HoldInForce& h : r.holds) absl::StrAppend(&out, "  ", HoldLine(h), "\n");

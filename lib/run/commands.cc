@@ -229,6 +229,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   options.now = clocks.wall;
   options.allow_mass_lift = args.allow_mass_lift;
   options.max_lift_fraction = config.max_lift_fraction;
+  options.max_entries = config.max_entries_per_run;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   const ClockCheck clock =

@@ -86,6 +86,7 @@ bool ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
                  const RunOptions& options, RemoteReport* report) {
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
+  report->counts.deferred += plan.deferred;
   std::vector<Action>& actions = plan.actions;
   const size_t base = report->actions.size();
   report->actions.resize(base + actions.size());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iterator>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/expiry.h"
@@ -15,14 +16,16 @@
 namespace xoi {
 namespace {
 
-// Turns what the walk finds into plan entries; one slot per worker thread, merged after the walk.
+// Turns what the walk finds into plan entries, within the run's budget (ActionBudget); one slot
+// per worker thread for the rest, merged after the walk.
 class ItemPlanner : public WalkVisitor {
  public:
   ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const Settings& settings,
-              absl::Time now)
+              absl::Time now, uint64_t max_entries)
       : fs_(fs),
         jobs_(jobs),
         slots_(static_cast<size_t>(jobs)),
+        budget_(max_entries),
         reached_((index.loaded() + 63) / 64),
         root_fd_(root_fd),
         index_(index),
@@ -46,13 +49,19 @@ class ItemPlanner : public WalkVisitor {
     Decision decision = Decide(item, record, settings_, now_, facts);
     std::move(decision.warnings.begin(), decision.warnings.end(),
               std::back_inserter(slot.warnings));
-    if (decision.action) slot.actions.push_back(*std::move(decision.action));
+    if (decision.action) Add(*std::move(decision.action));
   }
 
-  void OnRefused(int worker, const std::string& path, const std::string& reason) override {
+  void OnRefused(int, const std::string& path, const std::string& reason) override {
     Action refuse{ActionKind::kRefuse, path};
     refuse.reason = reason;
-    slots_[static_cast<size_t>(worker)].actions.push_back(std::move(refuse));
+    Add(std::move(refuse));
+  }
+
+  // Only entries come here, never the steady state's items: the lock is taken for changes.
+  void Add(Action action) {
+    std::lock_guard<std::mutex> lock(budget_mu_);
+    budget_.Add(std::move(action));
   }
 
   void OnError(int worker, const std::string& path, const absl::Status& status) override {
@@ -60,21 +69,18 @@ class ItemPlanner : public WalkVisitor {
         Problem{path, std::string(status.message())});
   }
 
-  // Moves everything found into `plan` (with the count of locked items) and `errors`, leaving
-  // room in the plan for `room` entries more; returns the items seen. The plan is sized once and
-  // each slot freed as soon as it is moved: at the first protection of a large remote the entries
-  // are the run's largest allocation, and a vector that doubles beside the slots (or when an entry
-  // is added after them) holds them about three times over.
+  // Moves everything found into `plan` (with the count of locked items and of the entries
+  // deferred) and `errors`, leaving room in the plan for `room` entries more; returns the items
+  // seen.
   uint64_t Collect(Plan* plan, std::vector<Problem>* errors, size_t room) {
+    plan->actions = budget_.Take();
+    plan->actions.reserve(plan->actions.size() + room);
+    plan->deferred = budget_.deferred();
+    plan->deferred_lifts = budget_.deferred_lifts();
     uint64_t seen = 0;
-    size_t entries = plan->actions.size() + room;
-    for (const Slot& slot : slots_) entries += slot.actions.size();
-    plan->actions.reserve(entries);
     for (Slot& slot : slots_) {
       seen += slot.seen;
       plan->locked_items += slot.locked;
-      std::move(slot.actions.begin(), slot.actions.end(), std::back_inserter(plan->actions));
-      std::vector<Action>().swap(slot.actions);
       std::move(slot.warnings.begin(), slot.warnings.end(), std::back_inserter(plan->warnings));
       std::move(slot.errors.begin(), slot.errors.end(), std::back_inserter(*errors));
     }
@@ -92,13 +98,14 @@ class ItemPlanner : public WalkVisitor {
   struct Slot {
     uint64_t seen = 0;
     uint64_t locked = 0;
-    std::vector<Action> actions;
     std::vector<Warning> warnings;
     std::vector<Problem> errors;
   };
   FileSystem& fs_;
   const int jobs_;
   std::vector<Slot> slots_;
+  std::mutex budget_mu_;
+  ActionBudget budget_;
   // One bit a loaded record, set by whichever worker reaches its item.
   std::vector<std::atomic<uint64_t>> reached_;
   const int root_fd_;
@@ -121,16 +128,21 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   Plan plan;
 
   // Facts and rules, item by item, as the walk finds them.
-  ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now);
+  ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now, options.max_entries);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
 
   // The index records the walk did not reach, read back from their day files (none in the steady
   // state).
+  // Within the same budget: a million records of files deleted at once are a million entries too.
   RemoteUnreachedFacts unreached(fs, root_fd);
   const absl::Status read =
       index.ForEach([&](const RecordSummary& record) { return !items.Reached(record); },
                     [&](const IndexRecord& record) {
-                      DecideUnreached(record, settings, options.now, unreached, &plan);
+                      Plan decided;
+                      DecideUnreached(record, settings, options.now, unreached, &decided);
+                      for (Action& action : decided.actions) items.Add(std::move(action));
+                      std::move(decided.warnings.begin(), decided.warnings.end(),
+                                std::back_inserter(plan.warnings));
                     });
   if (!read.ok()) {
     // What cannot be read again is not lifted: it waits for a run that can.

@@ -2,6 +2,7 @@
 #ifndef XOI_LIB_RUN_RUN_OPTIONS_H_
 #define XOI_LIB_RUN_RUN_OPTIONS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/time/time.h"
@@ -20,6 +21,7 @@ struct RunOptions {
   absl::Duration clock_lag;
   bool allow_mass_lift = false;
   double max_lift_fraction = 0.5;  // of a remote's protected items, above 100 items
+  uint64_t max_entries = 50000;    // plan entries one run takes on (ActionBudget)
   AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)
 };
 
