@@ -57,8 +57,6 @@ std::optional<std::string> Unescape(absl::string_view text) {
   return out;
 }
 
-std::string Checksum(absl::string_view text) { return Sha256Hex(text).substr(0, kChecksumDigits); }
-
 absl::Status Corrupt(absl::CivilDay day, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("day file ", DayFileName(day), ": ", why));
 }
@@ -124,28 +122,59 @@ absl::CivilDay RecordDay(const IndexRecord& record) { return CreationDay(record.
 
 std::string DayFileName(absl::CivilDay day) { return absl::StrCat(FormatDay(day), ".idx"); }
 
-std::string EncodeDayFile(absl::CivilDay day, std::vector<const IndexRecord*> records) {
+bool DayFileOrder(const IndexRecord& a, const IndexRecord& b) {
   // By path; records of one path (a path reused by another inode) by identity.
-  std::sort(records.begin(), records.end(), [](const IndexRecord* a, const IndexRecord* b) {
-    return std::tie(a->path, a->ino, a->birth) < std::tie(b->path, b->ino, b->birth);
-  });
-  std::string out =
-      absl::StrCat(kMagic, " ", kVersion, " ", FormatDay(day), " ", records.size(), "\n");
-  absl::string_view previous;
-  for (const IndexRecord* record : records) {
-    const IndexRecord& r = *record;
-    const size_t shared = SharedPrefix(previous, r.path);
-    const bool locked_at_known = r.locked_at != absl::InfinitePast();
-    absl::StrAppend(&out, r.lifted ? "L" : (r.complete ? "P" : "I"), "\t", r.tree ? "t" : "f", "\t",
-                    absl::Hex(r.dev), "\t", absl::Hex(r.ino), "\t", absl::ToUnixNanos(r.birth),
-                    "\t", FloorSeconds(r.reference), "\t",
-                    locked_at_known ? absl::StrCat(CeilSeconds(r.locked_at)) : "-", "\t", shared,
-                    "\t");
-    AppendEscaped(absl::string_view(r.path).substr(shared), &out);
-    out.push_back('\n');
-    previous = r.path;
+  return std::tie(a.path, a.ino, a.birth) < std::tie(b.path, b.ino, b.birth);
+}
+
+DayFileEncoder::DayFileEncoder(absl::CivilDay day, size_t records)
+    : announced_(records),
+      out_(absl::StrCat(kMagic, " ", kVersion, " ", FormatDay(day), " ", records, "\n")) {}
+
+void DayFileEncoder::Add(const IndexRecord& r) {
+  if (added_ > 0) {
+    ordered_ &=
+        std::tie(previous_, previous_ino_, previous_birth_) < std::tie(r.path, r.ino, r.birth);
   }
-  absl::StrAppend(&out, "end\t", Checksum(out), "\n");
+  ++added_;
+  const size_t shared = SharedPrefix(previous_, r.path);
+  const bool locked_at_known = r.locked_at != absl::InfinitePast();
+  absl::StrAppend(&out_, r.lifted ? "L" : (r.complete ? "P" : "I"), "\t", r.tree ? "t" : "f", "\t",
+                  absl::Hex(r.dev), "\t", absl::Hex(r.ino), "\t", absl::ToUnixNanos(r.birth), "\t",
+                  FloorSeconds(r.reference), "\t",
+                  locked_at_known ? absl::StrCat(CeilSeconds(r.locked_at)) : "-", "\t", shared,
+                  "\t");
+  AppendEscaped(absl::string_view(r.path).substr(shared), &out_);
+  out_.push_back('\n');
+  previous_ = r.path;
+  previous_ino_ = r.ino;
+  previous_birth_ = r.birth;
+}
+
+std::string DayFileEncoder::TakeBytes() {
+  sha_.Update(out_);
+  std::string bytes;
+  bytes.swap(out_);
+  return bytes;
+}
+
+absl::StatusOr<std::string> DayFileEncoder::Finish() {
+  if (added_ != announced_ || !ordered_) {
+    return absl::InvalidArgumentError(absl::StrCat("day file of ", announced_, " records given ",
+                                                   added_, ordered_ ? "" : ", out of order"));
+  }
+  std::string last = TakeBytes();
+  absl::StrAppend(&last, "end\t", sha_.HexDigest().substr(0, kChecksumDigits), "\n");
+  return last;
+}
+
+std::string EncodeDayFile(absl::CivilDay day, std::vector<const IndexRecord*> records) {
+  std::sort(records.begin(), records.end(),
+            [](const IndexRecord* a, const IndexRecord* b) { return DayFileOrder(*a, *b); });
+  DayFileEncoder encoder(day, records.size());
+  for (const IndexRecord* record : records) encoder.Add(*record);
+  std::string out = encoder.TakeBytes();
+  absl::StrAppend(&out, *encoder.Finish());  // as many, and in order: sorted above
   return out;
 }
 
@@ -196,11 +225,7 @@ uint32_t RecordSummary::PathKey(absl::string_view path) {
 bool RecordSummary::IsAt(absl::string_view path) const { return path_hash_ == PathKey(path); }
 
 DayFileDecoder::DayFileDecoder(absl::CivilDay day, std::function<void(IndexRecord)> sink)
-    : day_(day), sink_(std::move(sink)), sha_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-  if (sha_ == nullptr || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) {
-    status_ = absl::InternalError("SHA-256 unavailable");
-  }
-}
+    : day_(day), sink_(std::move(sink)) {}
 
 DayFileDecoder::~DayFileDecoder() = default;
 
@@ -233,23 +258,15 @@ absl::Status DayFileDecoder::Finish() {
 absl::Status DayFileDecoder::Line(absl::string_view line) {
   if (ended_) return Corrupt(day_, "truncated (no end line)");  // bytes after the end line
   if (absl::string_view sum = line; absl::ConsumePrefix(&sum, "end\t")) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (EVP_DigestFinal_ex(sha_.get(), digest, &size) != 1) {
-      return absl::InternalError("SHA-256 failed");
-    }
-    const std::string hex =
-        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+    const std::string hex = sha_.HexDigest();
     if (sum != absl::string_view(hex).substr(0, kChecksumDigits)) {
       return Corrupt(day_, "bad checksum");
     }
     ended_ = true;
     return lines_ == 0 ? Corrupt(day_, "no header") : absl::OkStatus();
   }
-  if (EVP_DigestUpdate(sha_.get(), line.data(), line.size()) != 1 ||
-      EVP_DigestUpdate(sha_.get(), "\n", 1) != 1) {
-    return absl::InternalError("SHA-256 failed");
-  }
+  sha_.Update(line);
+  sha_.Update("\n");
   if (lines_++ == 0) {
     const std::vector<absl::string_view> header = absl::StrSplit(line, ' ');
     if (header.size() != 4 || header[0] != kMagic) return Corrupt(day_, "not a day file");

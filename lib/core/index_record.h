@@ -22,8 +22,6 @@
 #ifndef XOI_LIB_CORE_INDEX_RECORD_H_
 #define XOI_LIB_CORE_INDEX_RECORD_H_
 
-#include <openssl/evp.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +34,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "lib/core/facts.h"
+#include "lib/core/sha256.h"
 
 namespace xoi {
 
@@ -147,13 +146,44 @@ class DayFileDecoder {
 
   const absl::CivilDay day_;
   std::function<void(IndexRecord)> sink_;
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha_;
+  Sha256 sha_;
   std::string partial_;   // the bytes after the last newline fed
   std::string previous_;  // the previous record's path
   size_t expected_ = 0, records_ = 0, lines_ = 0;
   bool ended_ = false;
   absl::Status status_;
 };
+
+// Writes a day file piece by piece, so that a day of a million records is written from a stream
+// (the day file's own, merged with a run's changes) and never held: the header, then each record
+// in the file's order (by path, then inode and birth time), then the checksum.
+class DayFileEncoder {
+ public:
+  // `records`: how many will be added (the header says it).
+  DayFileEncoder(absl::CivilDay day, size_t records);
+
+  void Add(const IndexRecord& record);
+  // How many bytes TakeBytes would return.
+  size_t pending() const { return out_.size(); }
+  // The bytes encoded since the last call.
+  std::string TakeBytes();
+  // The last bytes, with the checksum; InvalidArgument when the records added are not as many as
+  // announced, or out of order (the file would not read back).
+  absl::StatusOr<std::string> Finish();
+
+ private:
+  const size_t announced_;
+  size_t added_ = 0;
+  bool ordered_ = true;
+  std::string out_;
+  std::string previous_;  // the previous record's path
+  uint64_t previous_ino_ = 0;
+  absl::Time previous_birth_ = absl::InfinitePast();
+  Sha256 sha_;
+};
+
+// The order of records in a day file.
+bool DayFileOrder(const IndexRecord& a, const IndexRecord& b);
 
 // The text of day `day` holding `records` (sorted by path here; all must have that day).
 std::string EncodeDayFile(absl::CivilDay day, const std::vector<IndexRecord>& records);

@@ -624,6 +624,41 @@ TEST(DayFileDecoderTest, AnyPieceSizeDecodesTheSame) {
   }
 }
 
+// The encoder writes what EncodeDayFile would, in pieces taken at any time; it refuses to finish a
+// file that would not read back (fewer or more records than its header says, or out of order).
+TEST(DayFileEncoderTest, PiecesMakeTheSameFile) {
+  std::vector<IndexRecord> records;
+  for (uint64_t i = 1; i <= 60; ++i) {
+    records.push_back(Record(absl::StrCat("xo-vm-backups/vm-", i % 7, "/", i, ".json"), i));
+  }
+  records.push_back(Record("xo-vm-backups/vm-1/1.json", 99));  // a path reused by another inode
+  const std::vector<IndexRecord> sorted = Sorted(records);
+  ASSERT_TRUE(std::is_sorted(sorted.begin(), sorted.end(), DayFileOrder));
+  for (size_t every : {size_t{1}, size_t{3}, size_t{1000}}) {
+    SCOPED_TRACE(absl::StrCat("a piece every ", every, " records"));
+    DayFileEncoder encoder(kDay, sorted.size());
+    std::string file;
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      encoder.Add(sorted[i]);
+      if (i % every == 0) file += encoder.TakeBytes();
+    }
+    absl::StatusOr<std::string> last = encoder.Finish();
+    ASSERT_TRUE(last.ok()) << last.status();
+    file += *last;
+    EXPECT_EQ(file, EncodeDayFile(kDay, records));
+  }
+}
+
+TEST(DayFileEncoderTest, RefusesAFileThatWouldNotReadBack) {
+  DayFileEncoder fewer(kDay, 2);
+  fewer.Add(Record("a.xva", 1));
+  EXPECT_THAT(fewer.Finish().status().message(), HasSubstr("of 2 records given 1"));
+  DayFileEncoder unordered(kDay, 2);
+  unordered.Add(Record("b.xva", 1));
+  unordered.Add(Record("a.xva", 2));
+  EXPECT_THAT(unordered.Finish().status().message(), HasSubstr("out of order"));
+}
+
 // Records reach the sink before the end line is read: only Finish() says the file was intact, and
 // the index acts on nothing before it did.
 TEST(DayFileDecoderTest, OnlyFinishSaysTheFileWasIntact) {

@@ -189,9 +189,9 @@ absl::Status FakeFileSystem::TakeReadLease(int fd, absl::string_view path_for_er
 
 void FakeFileSystem::WaitForInodeLock(int, mode_t) {}
 
-absl::Status FakeFileSystem::WriteFileAtomic(int dirfd, const std::string& name,
-                                             absl::string_view content, mode_t mode, bool sync,
-                                             absl::string_view path_for_errors) {
+absl::Status FakeFileSystem::WriteFileAtomicFrom(
+    int dirfd, const std::string& name, absl::FunctionRef<absl::Status(ContentWriter)> produce,
+    mode_t mode, bool sync, absl::string_view path_for_errors) {
   XOI_RETURN_IF_ERROR(Injected(Op::kWrite, path_for_errors));
   // As the kernel would: no entry is created in an immutable directory, and an immutable file is
   // not replaced.
@@ -204,7 +204,7 @@ absl::Status FakeFileSystem::WriteFileAtomic(int dirfd, const std::string& name,
       return ErrnoError(EPERM, "create", path_for_errors);
     }
   }
-  return real_.WriteFileAtomic(dirfd, name, content, mode, sync, path_for_errors);
+  return real_.WriteFileAtomicFrom(dirfd, name, produce, mode, sync, path_for_errors);
 }
 
 absl::Status FakeFileSystem::MakeDir(int dirfd, const char* name, mode_t mode,

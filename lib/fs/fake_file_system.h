@@ -30,7 +30,7 @@ class FakeFileSystem : public FileSystem {
     kSetFlag,   // SetInodeFlag
     kGetFlags,  // GetInodeFlags
     kLease,     // TakeReadLease
-    kWrite,     // WriteFileAtomic, Append
+    kWrite,     // WriteFileAtomic(From), Append
     kMakeDir,   // MakeDir
     kUnlink,    // Unlink, Rename
     kSync,      // SyncFilesystem
@@ -83,8 +83,10 @@ class FakeFileSystem : public FileSystem {
                                     absl::string_view path_for_errors) override;
   void WaitForInodeLock(int fd, mode_t mode) override;
   absl::Status TakeReadLease(int fd, absl::string_view path_for_errors) override;
-  absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
-                               mode_t mode, bool sync, absl::string_view path_for_errors) override;
+  absl::Status WriteFileAtomicFrom(int dirfd, const std::string& name,
+                                   absl::FunctionRef<absl::Status(ContentWriter)> produce,
+                                   mode_t mode, bool sync,
+                                   absl::string_view path_for_errors) override;
   absl::Status MakeDir(int dirfd, const char* name, mode_t mode,
                        absl::string_view path_for_errors) override;
   absl::Status Rename(int dirfd, const char* from, const char* to,

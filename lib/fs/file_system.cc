@@ -248,8 +248,10 @@ class RealFs : public FileSystem {
     return absl::OkStatus();
   }
 
-  absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
-                               mode_t mode, bool sync, absl::string_view path_for_errors) override {
+  absl::Status WriteFileAtomicFrom(int dirfd, const std::string& name,
+                                   absl::FunctionRef<absl::Status(ContentWriter)> produce,
+                                   mode_t mode, bool sync,
+                                   absl::string_view path_for_errors) override {
     // The temporary name is created exclusively: in a folder a writer controls (the remote root),
     // a hard link or symlink planted under that name must never be truncated, followed, or renamed
     // into place. A name that is taken is skipped.
@@ -268,11 +270,18 @@ class RealFs : public FileSystem {
       unlinkat(dirfd, temp.c_str(), 0);
       return ErrnoError(err, op, path_for_errors);
     };
-    for (size_t done = 0; done < content.size();) {
-      const ssize_t n = write(fd.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fail(errno, "write");
-      done += static_cast<size_t>(n);
+    const absl::Status produced = produce([&](absl::string_view piece) -> absl::Status {
+      for (size_t done = 0; done < piece.size();) {
+        const ssize_t n = write(fd.get(), piece.data() + done, piece.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return ErrnoError(errno, "write", path_for_errors);
+        done += static_cast<size_t>(n);
+      }
+      return absl::OkStatus();
+    });
+    if (!produced.ok()) {
+      unlinkat(dirfd, temp.c_str(), 0);
+      return produced;
     }
     if (fchmod(fd.get(), mode) != 0) return fail(errno, "chmod");
     if (sync && fsync(fd.get()) != 0) return fail(errno, "fsync");
@@ -315,6 +324,14 @@ class RealFs : public FileSystem {
 };
 
 }  // namespace
+
+absl::Status FileSystem::WriteFileAtomic(int dirfd, const std::string& name,
+                                         absl::string_view content, mode_t mode, bool sync,
+                                         absl::string_view path_for_errors) {
+  return WriteFileAtomicFrom(
+      dirfd, name, [&](ContentWriter write) { return write(content); }, mode, sync,
+      path_for_errors);
+}
 
 FileSystem& RealFileSystem() {
   static RealFs* const fs = new RealFs();

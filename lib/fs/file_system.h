@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -107,9 +108,17 @@ class FileSystem {
   // Replaces `name` in `dirfd` with `content` atomically: a temporary dotfile, then rename. A kill
   // leaves either the old or the new content. With `sync`, the file and the directory are fsync'ed
   // too (durable against power loss); callers writing many files pass false and sync once.
-  virtual absl::Status WriteFileAtomic(int dirfd, const std::string& name,
-                                       absl::string_view content, mode_t mode, bool sync,
-                                       absl::string_view path_for_errors) = 0;
+  absl::Status WriteFileAtomic(int dirfd, const std::string& name, absl::string_view content,
+                               mode_t mode, bool sync, absl::string_view path_for_errors);
+
+  // The same with the content written piece by piece: `produce` hands each piece to the function
+  // it is given, in order, and returns OK once all were given. The file is replaced only then; a
+  // failure (of `produce`, or of a write, which `produce` is told) leaves the old one.
+  using ContentWriter = absl::FunctionRef<absl::Status(absl::string_view piece)>;
+  virtual absl::Status WriteFileAtomicFrom(int dirfd, const std::string& name,
+                                           absl::FunctionRef<absl::Status(ContentWriter)> produce,
+                                           mode_t mode, bool sync,
+                                           absl::string_view path_for_errors) = 0;
 
   // Creates directory `name` in `dirfd` with `mode` if missing (EEXIST is success).
   virtual absl::Status MakeDir(int dirfd, const char* name, mode_t mode,

@@ -92,6 +92,39 @@ TEST_F(WriteFileAtomicTest, LeavesNoTemporaryFileBehind) {
   EXPECT_EQ(files, 1);
 }
 
+// Written piece by piece (an index day file merged as a stream): all pieces, in order; a failure
+// part-way leaves the old file and no temporary one.
+TEST_F(WriteFileAtomicTest, PiecesAreWrittenInOrderAndAFailureLeavesTheOldFile) {
+  ASSERT_TRUE(WriteMarker().ok());
+  FileSystem& fs = RealFileSystem();
+  const absl::Status failed = fs.WriteFileAtomicFrom(
+      root_fd_.get(), "immutability.json",
+      [](FileSystem::ContentWriter write) -> absl::Status {
+        XOI_RETURN_IF_ERROR(write("half of it"));
+        return absl::DataLossError("the producer gave up");
+      },
+      0644, /*sync=*/false, "immutability.json");
+  EXPECT_EQ(failed.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Read(dir_ + "/remote/immutability.json"), "new");
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/remote")) {
+    EXPECT_EQ(e.path().filename(), "immutability.json");
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  ASSERT_TRUE(fs.WriteFileAtomicFrom(
+                    root_fd_.get(), "immutability.json",
+                    [](FileSystem::ContentWriter write) -> absl::Status {
+                      for (const char* piece : {"a", "", "bc", "def"}) {
+                        XOI_RETURN_IF_ERROR(write(piece));
+                      }
+                      return absl::OkStatus();
+                    },
+                    0644, /*sync=*/false, "immutability.json")
+                  .ok());
+  EXPECT_EQ(Read(dir_ + "/remote/immutability.json"), "abcdef");
+}
+
 // ReadSmallFile sizes its buffer by what statx says, not by its limit, and still reads a file that
 // has more than statx said, up to the limit.
 class ReadSmallFileTest : public ::testing::Test {

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <tuple>
 
@@ -365,24 +364,55 @@ absl::Status Index::Flush() {
       not_written.push_back(path);
       continue;
     }
-    // What the day holds now: its loaded records that no change replaced, and the changes of it.
-    std::deque<IndexRecord> kept;  // stable addresses
-    std::vector<const IndexRecord*> records = std::move(changed[day]);
-    absl::Status read = ReadDay(day, [&](IndexRecord record) {
-      if (Current(day, record) != nullptr) records.push_back(&kept.emplace_back(std::move(record)));
-    });
+    // What the day holds now: its records that no change replaced, merged as a stream with the
+    // changes of it (a run's changes are bounded by its budget; a day's records are not). The
+    // day file is read twice, to count what is kept for the header and then to write it, never
+    // held.
+    std::vector<const IndexRecord*> changes = std::move(changed[day]);
+    std::sort(changes.begin(), changes.end(),
+              [](const IndexRecord* a, const IndexRecord* b) { return DayFileOrder(*a, *b); });
+    size_t kept = 0;
+    absl::Status read =
+        ReadDay(day, [&](IndexRecord record) { kept += Current(day, record) != nullptr; });
     // Gone, or damaged and left in place (its records were left out at Open): the changes alone.
     if (!read.ok() && ErrnoOf(read) != ENOENT &&
         read.code() != absl::StatusCode::kInvalidArgument) {
       return read;
     }
-    if (records.empty()) {
+    const bool merge = read.ok();
+    if (!merge) kept = 0;
+    if (kept + changes.size() == 0) {
       absl::Status removed = fs_.Unlink(dir_.get(), name.c_str(), 0, path);
       if (!removed.ok() && ErrnoOf(removed) != ENOENT) return removed;
       continue;
     }
-    XOI_RETURN_IF_ERROR(fs_.WriteFileAtomic(
-        dir_.get(), name, EncodeDayFile(day, std::move(records)), 0600, /*sync=*/false, path));
+    XOI_RETURN_IF_ERROR(fs_.WriteFileAtomicFrom(
+        dir_.get(), name,
+        [&](FileSystem::ContentWriter write) -> absl::Status {
+          constexpr size_t kPiece = size_t{64} << 10;
+          DayFileEncoder encoder(day, kept + changes.size());
+          absl::Status written;
+          auto add = [&](const IndexRecord& record) {
+            encoder.Add(record);
+            if (written.ok() && encoder.pending() >= kPiece) written = write(encoder.TakeBytes());
+          };
+          size_t next = 0;
+          if (merge) {
+            XOI_RETURN_IF_ERROR(ReadDay(day, [&](IndexRecord record) {
+              if (Current(day, record) == nullptr) return;
+              while (next < changes.size() && DayFileOrder(*changes[next], record)) {
+                add(*changes[next++]);
+              }
+              add(record);
+            }));
+          }
+          while (next < changes.size()) add(*changes[next++]);
+          XOI_RETURN_IF_ERROR(written);
+          XOI_RETURN_IF_ERROR(write(encoder.TakeBytes()));
+          XOI_ASSIGN_OR_RETURN(std::string last, encoder.Finish());
+          return write(last);
+        },
+        0600, /*sync=*/false, path));
   }
   XOI_RETURN_IF_ERROR(fs_.SyncFilesystem(dir_.get(), dir_path_));
   dirty_.clear();

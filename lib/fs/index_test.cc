@@ -370,6 +370,43 @@ TEST_F(IndexTest, FlushRewritesOnlyTheDaysThatChanged) {
   EXPECT_THAT(ReadFile(DayFile(kDay1)), HasSubstr("L\tf\t"));
 }
 
+// A day is rewritten by merging its file, read as a stream, with the run's changes of it (never
+// holding the day): new records between old ones, a path reused by another inode, an old record
+// replaced, and one moved to another day, all land where a whole sort would put them.
+TEST_F(IndexTest, ADayIsRewrittenByMergingItsFileWithTheChanges) {
+  std::vector<IndexRecord> old;
+  for (int i = 0; i < 500; i += 2) {
+    old.push_back(Record(absl::StrCat("vm/", 1000 + i, ".xva"), 10000 + i, kDay1));
+  }
+  Seed(old);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  std::vector<IndexRecord> want(old.begin(), old.end());
+  for (int i = 1; i < 500; i += 10) {  // between old ones, and past the last
+    want.push_back(Record(absl::StrCat("vm/", 1000 + i, ".xva"), 20000 + i, kDay1));
+    index->Put(want.back());
+  }
+  want.push_back(Record("vm/1600.xva", 30000, kDay1));
+  index->Put(want.back());
+  want.push_back(Record("vm/1000.xva", 1, kDay1));  // the first path, reused: sorts before
+  index->Put(want.back());
+  want[4].lifted = true;  // replaced in place
+  index->Put(want[4]);
+  IndexRecord moved = want[6];  // to another day
+  want.erase(want.begin() + 6);
+  moved.reference = kDay3;
+  index->Put(moved);
+  want.push_back(moved);
+  ASSERT_TRUE(index->Flush().ok());
+  std::unique_ptr<Index> reopened = MustOpen(/*create=*/false);
+  ASSERT_NE(reopened, nullptr);
+  std::sort(want.begin(), want.end(), [](const IndexRecord& a, const IndexRecord& b) {
+    return std::tie(a.path, a.ino, a.birth) < std::tie(b.path, b.ino, b.birth);
+  });
+  EXPECT_EQ(AllRecords(*reopened), want);
+  EXPECT_THAT(Listing(dir_), ElementsAre("2026-11-01.idx", "2026-11-03.idx"));
+}
+
 TEST_F(IndexTest, ADayThatBecomesEmptyHasItsFileRemoved) {
   const IndexRecord a = Record("a.xva", 1, kDay1);
   const IndexRecord b = Record("b.xva", 2, kDay1);
