@@ -185,6 +185,12 @@ class ScopedMount {
   bool ok_ = false;
 };
 
+// Unmounts (lazily) what a test mounted at `where` itself, even when the test fails.
+struct UnmountWhenDone {
+  std::string where;
+  ~UnmountWhenDone() { RunProcess({"umount", "-l", where}); }
+};
+
 inline std::string FirstWith(const std::set<std::string>& paths, const std::string& suffix) {
   for (const std::string& p : paths) {
     if (p.size() >= suffix.size() &&

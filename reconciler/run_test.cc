@@ -446,9 +446,8 @@ TEST_P(RunTest, AFilesystemWithoutTheAttributeIsUnusableForCheckRunAndStatus) {
   const ProcessResult r = Run();
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("does not support the immutable attribute"));
-  EXPECT_FALSE(std::filesystem::exists(
-      root_ + "/immutability.json"));  // Not "nothing locked" with exit 0: the reason, and the
-                                       // remote is unusable.
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/immutability.json"));
+  // Not "nothing locked" with exit 0: the reason, and the remote is unusable.
   const ProcessResult status =
       RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
   EXPECT_EQ(status.exit_code, 3) << status.out << status.err;
@@ -494,10 +493,7 @@ TEST_P(RunTest, AFileBindMountedOntoABackupIsNotFollowed) {
   WriteFile(outside_ + "/bound", "outside");
   const std::string target = vm + "/20261120T000000Z.xva";
   ASSERT_EQ(RunProcess({"mount", "--bind", outside_ + "/bound", target}).exit_code, 0);
-  struct Unmount {
-    std::string where;
-    ~Unmount() { RunProcess({"umount", "-l", where}); }
-  } unmount{target};
+  const UnmountWhenDone unmount{target};
   WriteConfig("7d");
   const ProcessResult r = Run();
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -511,10 +507,7 @@ TEST_P(RunTest, ARemoteMountedReadOnlyIsUnusableForCheckAndRun) {
   Generate({});
   WriteConfig("7d");
   ASSERT_EQ(RunProcess({"mount", "--bind", root_, root_}).exit_code, 0);
-  struct Unmount {
-    std::string where;
-    ~Unmount() { RunProcess({"umount", "-l", where}); }
-  } unmount{root_};
+  const UnmountWhenDone unmount{root_};
   ASSERT_EQ(RunProcess({"mount", "-o", "remount,bind,ro", root_}).exit_code, 0);
   const ProcessResult check =
       RunProcess({Runfile("reconciler/xo-immutable"), "check", "--config", config_});
