@@ -14,7 +14,7 @@ constexpr size_t kMaxNamedLines = 20;
 
 }  // namespace
 
-void ForEachLogLine(const RemoteReport& r, bool dry_run,
+void ForEachLogLine(const RemoteReport& r, absl::string_view unchanged_by,
                     absl::FunctionRef<void(const LogLine&)> emit) {
   size_t refusals = 0;
   for (const ActionRecord& a : r.actions) {
@@ -73,8 +73,8 @@ void ForEachLogLine(const RemoteReport& r, bool dry_run,
       c.errors > 0 || c.refused > 0 ? Priority::kWarning : Priority::kInfo,
       absl::StrFormat("%s: %s%d seen, %d protected, %d lifted, %d re-protected, %d waiting, "
                       "%d refused, %d errors",
-                      r.id, dry_run ? "dry run: " : "", c.seen, c.protected_, c.lifted,
-                      c.reprotected, c.waiting, c.refused, c.errors)});
+                      r.id, unchanged_by.empty() ? "" : absl::StrCat(unchanged_by, ": "), c.seen,
+                      c.protected_, c.lifted, c.reprotected, c.waiting, c.refused, c.errors)});
 }
 
 std::string FormatLogLine(const LogLine& line, bool journal) {

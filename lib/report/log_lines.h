@@ -21,9 +21,10 @@ struct LogLine {
   std::string text;
 };
 
-// The lines for one remote of a run (`dry_run`: nothing was changed), one at a time: a first
-// protection of a million items is a million lines, not to be held at once.
-void ForEachLogLine(const RemoteReport& remote, bool dry_run,
+// The lines for one remote of a run, one at a time: a first protection of a million items is a
+// million lines, not to be held at once. `unchanged_by`: what changed nothing, as the summary says
+// it ("dry run", "verify"); empty for a run that acted.
+void ForEachLogLine(const RemoteReport& remote, absl::string_view unchanged_by,
                     absl::FunctionRef<void(const LogLine&)> emit);
 
 // `line` as written to stderr: with the journal's priority prefix when `journal`, and a newline.

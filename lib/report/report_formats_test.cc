@@ -221,7 +221,7 @@ TEST(LogLinesTest, AnErrorWithoutAPathNamesNoEmptyPath) {
   r.errors.push_back(Problem{"", "/srv/index/r1/holds: hold file damaged"});
   r.errors.push_back(Problem{"vm/a.xva", "EIO"});
   std::vector<std::string> errors;
-  ForEachLogLine(r, false, [&](const LogLine& line) {
+  ForEachLogLine(r, "", [&](const LogLine& line) {
     if (line.priority == Priority::kErr) errors.push_back(line.text);
   });
   EXPECT_THAT(errors, ::testing::ElementsAre("r1: error: /srv/index/r1/holds: hold file damaged",
@@ -235,13 +235,32 @@ TEST(LogLinesTest, TheMigrationIsANoticeAndAWarningAWarning) {
   r.warnings.push_back(Warning{WarningKind::kIndexNotice, "", "index /i/r1: 2 entries migrated"});
   r.warnings.push_back(Warning{WarningKind::kIndexedMissing, "vm/a.xva", "indexed item missing"});
   std::vector<std::pair<Priority, std::string>> lines;
-  ForEachLogLine(r, false, [&](const LogLine& line) {
+  ForEachLogLine(r, "", [&](const LogLine& line) {
     if (line.text.find("index") != std::string::npos) lines.emplace_back(line.priority, line.text);
   });
   EXPECT_THAT(lines,
               ::testing::ElementsAre(
                   std::pair(Priority::kNotice, "r1: notice: index /i/r1: 2 entries migrated"),
                   std::pair(Priority::kWarning, "r1: warning: vm/a.xva: indexed item missing")));
+}
+
+// The summary says what changed nothing: verify is not a "dry run" to whoever reads the journal;
+// entries deferred to the next run are said too.
+TEST(LogLinesTest, TheSummarySaysWhatChangedNothingAndWhatWasDeferred) {
+  RemoteReport r;
+  r.id = "r1";
+  r.counts.seen = 3;
+  r.counts.deferred = 2;
+  for (const auto& [unchanged_by, want] :
+       std::vector<std::pair<std::string, std::string>>{{"", "r1: 3 seen"},
+                                                        {"dry run", "r1: dry run: 3 seen"},
+                                                        {"verify", "r1: verify: 3 seen"}}) {
+    std::vector<std::string> lines;
+    ForEachLogLine(r, unchanged_by, [&](const LogLine& line) { lines.push_back(line.text); });
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_THAT(lines[0], HasSubstr("2 entries more than one run takes on (maxEntriesPerRun)"));
+    EXPECT_THAT(lines[1], ::testing::StartsWith(want));
+  }
 }
 
 }  // namespace

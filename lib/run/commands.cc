@@ -274,7 +274,10 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
     // Whole lines in writes of about 64 KiB: a first protection of a million items is not a
     // million system calls to the journal.
     std::string lines;
-    ForEachLogLine(r, report.dry_run, [&](const LogLine& line) {
+    const absl::string_view unchanged_by = args.command == "verify" ? "verify"
+                                           : report.dry_run         ? "dry run"
+                                                                    : "";
+    ForEachLogLine(r, unchanged_by, [&](const LogLine& line) {
       lines += FormatLogLine(line, journal);
       if (lines.size() >= kLogChunk) {
         std::cerr.write(lines.data(), static_cast<std::streamsize>(lines.size()));
