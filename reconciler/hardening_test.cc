@@ -351,6 +351,12 @@ TEST_P(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilitie
       "setpriv",  "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease",
       "--",       bin,
       "--config", config_};
+  // check says so beforehand: usable, but XO would not be told.
+  std::vector<std::string> check = least;
+  check.insert(check.begin() + 4, "check");
+  const ProcessResult checked = RunProcess(check);
+  EXPECT_EQ(checked.exit_code, 1) << checked.out << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("usable\n  but: the root is not writable by this process"));
   const ProcessResult r = RunProcess(least);
   // Everything is locked but immutability.json, which root may not create in nobody's folder
   // without CAP_DAC_OVERRIDE: said so, by name.
@@ -363,6 +369,11 @@ TEST_P(HardeningTest, ARemoteOwnedByAnotherUserIsProtectedWithTheFourCapabilitie
        "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease,+dac_override", "--",
        bin, "--config", config_});
   EXPECT_EQ(with_override.exit_code, 0) << with_override.out;
+  const ProcessResult checked_with_override = RunProcess(
+      {"setpriv",
+       "--bounding-set=-all,+linux_immutable,+fowner,+dac_read_search,+lease,+dac_override", "--",
+       bin, "check", "--config", config_});
+  EXPECT_EQ(checked_with_override.exit_code, 0) << checked_with_override.out;
   EXPECT_TRUE(ImmutablePaths(root_).count("immutability.json"));
 }
 

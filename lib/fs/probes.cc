@@ -47,6 +47,10 @@ absl::StatusOr<std::string> ResolvedPath(int dir_fd) {
   return std::string(target, static_cast<size_t>(n));
 }
 
+bool MayCreateFilesIn(int dir_fd) {
+  return faccessat(dir_fd, ".", W_OK, AT_EACCESS) == 0 || errno != EACCES;
+}
+
 absl::Status CheckMountedReadWrite(int root_fd, const std::string& root) {
   struct statvfs sv;
   if (fstatvfs(root_fd, &sv) != 0) return ErrnoError(errno, "statvfs", root);

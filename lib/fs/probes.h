@@ -29,6 +29,10 @@ absl::Status CheckImmutableSupport(FileSystem& fs, int root_fd, const std::strin
 // can be set or cleared there; a service unit without ReadWritePaths= for it is the usual cause).
 absl::Status CheckMountedReadWrite(int root_fd, const std::string& root);
 
+// Whether this process, with its capabilities, may create files in the directory `dir_fd` (false
+// only when the kernel says EACCES).
+bool MayCreateFilesIn(int dir_fd);
+
 // The path of the open directory `dir_fd` as the kernel resolved it (symlinks followed), from
 // /proc/self/fd: a root configured as a symlink is judged by where it leads.
 absl::StatusOr<std::string> ResolvedPath(int dir_fd);

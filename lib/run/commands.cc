@@ -318,11 +318,14 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   const std::map<std::string, std::string> overlapping = OverlappingRoots(fs, config);
   for (const RemoteConfig* remote : remotes) {
     const auto overlap = overlapping.find(remote->id);
+    std::vector<std::string> notes;
     const std::string why =
-        overlap != overlapping.end() ? overlap->second : CheckRemote(fs, state, *remote);
+        overlap != overlapping.end() ? overlap->second : CheckRemote(fs, state, *remote, &notes);
     std::cout << "remote " << remote->id << " (" << remote->root
               << "): " << (why.empty() ? "usable" : "unusable: " + why) << "\n";
+    for (const std::string& note : notes) std::cout << "  but: " << note << "\n";
     if (!why.empty()) code = kExitUnusable;
+    if (!notes.empty() && code == kExitOk) code = kExitItemErrors;
   }
   // The remotes are fine, but not ready to be handed over: exit 1 unless one is unusable.
   for (const std::string& line : WarnIfXoDaemonRuns(/*log=*/false)) {

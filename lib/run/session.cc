@@ -133,11 +133,21 @@ std::string Unusable(FileSystem& fs, const StateDir& state, int root_fd, const R
 
 }  // namespace
 
-std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote) {
+std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
+                        std::vector<std::string>* notes) {
   auto root = fs.OpenDirByPath(remote.root);
   if (!root.ok()) return absl::StrCat("root missing or unreadable: ", root.status().message());
   std::vector<Problem> unused;
-  return Unusable(fs, state, root->get(), remote, /*read_only=*/true, &unused);
+  std::string why = Unusable(fs, state, root->get(), remote, /*read_only=*/true, &unused);
+  // With this process's capabilities (a service without CAP_DAC_OVERRIDE, a root owned by
+  // another user): every backup is locked, but XO is never told.
+  if (why.empty() && !MayCreateFilesIn(root->get())) {
+    notes->push_back(
+        "the root is not writable by this process: immutability.json cannot be written there, "
+        "so XO is not told the remote is immutable (needs CAP_DAC_OVERRIDE, or a root root may "
+        "write in: README, \"Installing and scheduling it\")");
+  }
+  return why;
 }
 
 std::unique_ptr<RemoteSession> OpenRemote(FileSystem& fs, const StateDir& state,

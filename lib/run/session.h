@@ -54,8 +54,11 @@ std::string IndexInsideARemote(FileSystem& fs, const Config& config);
 // checking it is not inside a remote (IndexInsideARemote): "" or why not.
 std::string PrepareIndex(FileSystem& fs, const Config& config, const StateDir& state, bool create);
 
-// Step 2 alone, read-only: "" when `remote` can be protected, else the reason.
-std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote);
+// Step 2 alone, read-only: "" when `remote` can be protected, else the reason. What would not stop
+// protection but needs an administrator before the remote is handed over (a root this process
+// cannot write immutability.json in) goes to `notes`.
+std::string CheckRemote(FileSystem& fs, const StateDir& state, const RemoteConfig& remote,
+                        std::vector<std::string>* notes);
 
 }  // namespace xoi
 
