@@ -24,12 +24,16 @@ void ForEachLogLine(const RemoteReport& r, absl::string_view unchanged_by,
     }
     if (!a.executed) continue;
     const bool done = a.outcome == Outcome::kDone;
-    emit(LogLine{
-        done ? Priority::kInfo
-             : (a.outcome == Outcome::kFailed ? Priority::kErr : Priority::kWarning),
-        absl::StrCat(
-            r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
-            Printable(done ? a.reason : absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)))});
+    // Done, but with something to say: members left as they are, tampering found in a lift.
+    const bool noted = done && !a.detail.empty();
+    emit(LogLine{done && !noted
+                     ? Priority::kInfo
+                     : (a.outcome == Outcome::kFailed ? Priority::kErr : Priority::kWarning),
+                 absl::StrCat(r.id, ": ", ActionKindName(a.kind), " ", PrintablePath(a.path),
+                              a.tree ? "/" : "", ": ",
+                              Printable(!done ? absl::StrCat(OutcomeName(a.outcome), ": ", a.detail)
+                                        : noted ? absl::StrCat(a.reason, "; ", a.detail)
+                                                : a.reason))});
   }
   if (refusals > kMaxNamedLines) {
     emit(LogLine{Priority::kWarning, absl::StrCat(r.id, ": ", refusals - kMaxNamedLines,

@@ -13,6 +13,7 @@
 #include "lib/report/log_lines.h"
 #include "lib/report/metrics.h"
 #include "lib/report/run_report.h"
+#include "lib/report/text_report.h"
 #include "lib/testing/prometheus_text.h"
 #include "lib/testing/scratch.h"
 
@@ -261,6 +262,32 @@ TEST(LogLinesTest, TheSummarySaysWhatChangedNothingAndWhatWasDeferred) {
     EXPECT_THAT(lines[0], HasSubstr("2 entries more than one run takes on (maxEntriesPerRun)"));
     EXPECT_THAT(lines[1], ::testing::StartsWith(want));
   }
+}
+
+// A lift or a protection that took effect but has something to say (members left as they are,
+// a mutable folder found inside a locked tree) was silent in the text report and the journal.
+TEST(TextReportTest, ADoneEntryWithANoteIsShown) {
+  RunReport report;
+  RemoteReport r;
+  r.id = "r1";
+  ActionRecord quiet = Record(ActionKind::kProtect, "vm/a.xva");
+  quiet.executed = true;
+  r.actions.push_back(quiet);
+  ActionRecord noted = Record(ActionKind::kLift, "vm/t.vhd");
+  noted.tree = true;
+  noted.executed = true;
+  noted.detail = "mutable folders inside it (tampering?) were not entered: vm/t.vhd/x";
+  r.actions.push_back(noted);
+  report.remotes.push_back(r);
+  const std::string text = FormatText(report);
+  EXPECT_THAT(text, HasSubstr("lift vm/t.vhd/: because -> done: mutable folders inside it"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("vm/a.xva")));
+  std::vector<LogLine> lines;
+  ForEachLogLine(r, "", [&](const LogLine& line) { lines.push_back(line); });
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0].priority, Priority::kInfo);
+  EXPECT_EQ(lines[1].priority, Priority::kWarning);
+  EXPECT_THAT(lines[1].text, HasSubstr("because; mutable folders inside it (tampering?)"));
 }
 
 }  // namespace

@@ -70,13 +70,14 @@ std::string FormatText(const RunReport& report) {
       continue;  // the plan behind the checks is in --report json
     }
     for (const ActionRecord& a : r.actions) {
-      const bool show =
-          report.dry_run || !IsEffect(a.kind) || (a.executed && a.outcome != Outcome::kDone);
+      // Done, but with something to say (members left as they are, tampering found in a lift).
+      const bool show = report.dry_run || !IsEffect(a.kind) ||
+                        (a.executed && (a.outcome != Outcome::kDone || !a.detail.empty()));
       if (!show) continue;
       absl::StrAppend(&out, "  ", report.dry_run && IsEffect(a.kind) ? "would " : "",
                       ActionKindName(a.kind), " ", PrintablePath(a.path), a.tree ? "/" : "", ": ",
                       Printable(a.reason));
-      if (a.executed && a.outcome != Outcome::kDone) {
+      if (a.executed && (a.outcome != Outcome::kDone || !a.detail.empty())) {
         absl::StrAppend(&out, " -> ", OutcomeName(a.outcome), ": ", Printable(a.detail));
       }
       out += "\n";
