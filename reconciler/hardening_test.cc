@@ -440,6 +440,32 @@ TEST_P(HardeningTest, ARunThatCannotRecordTheClocksAfterARebootLiftsNothing) {
   }
 }
 
+// ext4 remounts a filesystem read-only on an error (errors=remount-ro): with the index on one,
+// every run stopped at the lock file (exit 3), and no new backup was locked until root noticed.
+// The lock is taken read-only; the backups are locked; their records wait for a writable index.
+TEST_P(HardeningTest, AReadOnlyIndexFilesystemStillLetsBackupsBeLocked) {
+  Generate({});
+  ScopedMount small("tmpfs", index_, "mode=0700,size=4m");
+  ASSERT_TRUE(small.ok());
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const std::string vm = root_ + "/xo-vm-backups/3b0c8f5e-2d4a-4f6b-9c1e-7a8d9e0f1a2b";
+  std::filesystem::create_directories(vm);
+  WriteFile(vm + "/20261130T000000Z.json", "{}");
+  WriteFile(vm + "/20261130T000000Z.xva", "x");
+  ASSERT_EQ(RunProcess({"mount", "-o", "remount,ro", index_}).exit_code, 0);
+  const ProcessResult r = Run();
+  RunProcess({"mount", "-o", "remount,rw", index_});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Read-only file system"));
+  EXPECT_TRUE(ImmutablePaths(root_).count(
+      "xo-vm-backups/3b0c8f5e-2d4a-4f6b-9c1e-7a8d9e0f1a2b/20261130T000000Z.xva"))
+      << r.out;
+  const ProcessResult after = Run();
+  EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+  EXPECT_EQ(Count(after, "indexed"), 2) << "the records left unwritten are written now";
+}
+
 TEST_P(HardeningTest, ATreeChangingUnderTheWalkCausesNoErrorStorm) {
   const std::set<std::string> expected = Generate({"--vms", "4", "--blocks", "100"});
   WriteConfig("7d", "1h");  // nothing new settles: the churn is never locked

@@ -83,7 +83,14 @@ absl::Status StateDir::PrepareRemote(const std::string& id, bool create) const {
 
 absl::StatusOr<Fd> StateDir::LockRemote(const std::string& id) const {
   const std::string path = absl::StrCat(RemoteDir(id), "/", kLockName);
-  XOI_ASSIGN_OR_RETURN(Fd fd, fs_.CreateAt(AT_FDCWD, path.c_str(), O_RDWR, 0600, path));
+  absl::StatusOr<Fd> created = fs_.CreateAt(AT_FDCWD, path.c_str(), O_RDWR, 0600, path);
+  // The index's filesystem remounted read-only (ext4's errors=remount-ro): a lock file there
+  // still locks, read-only, so that the backups are locked all the same (their records are
+  // written by a later run, as on a full disk).
+  if (!created.ok() && ErrnoOf(created.status()) == EROFS) {
+    created = fs_.OpenAt(AT_FDCWD, path.c_str(), O_RDONLY | O_NOFOLLOW, path);
+  }
+  XOI_ASSIGN_OR_RETURN(Fd fd, std::move(created));
   if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return absl::UnavailableError(absl::StrCat("another xo-immutable run holds ", path));
