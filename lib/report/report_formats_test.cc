@@ -290,5 +290,25 @@ TEST(TextReportTest, ADoneEntryWithANoteIsShown) {
   EXPECT_THAT(lines[1].text, HasSubstr("because; mutable folders inside it (tampering?)"));
 }
 
+// A tripped guard held back 12,000 lifts, and the text report listed each on its own line, every
+// minute: the first ones are listed, then how many more for the same reason.
+TEST(TextReportTest, ManyEntriesForOneReasonAreCounted) {
+  RunReport report;
+  RemoteReport r;
+  r.id = "r1";
+  for (int i = 0; i < 30; ++i) {
+    ActionRecord held = Record(ActionKind::kWait, absl::StrCat("vm/", 100 + i, ".xva"));
+    held.reason = "lift held back: mass-lift guard";
+    r.actions.push_back(held);
+  }
+  r.actions.push_back(Record(ActionKind::kWait, "vm/other.xva"));
+  report.remotes.push_back(r);
+  const std::string text = FormatText(report);
+  EXPECT_THAT(text, HasSubstr("wait vm/119.xva: lift held back"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("vm/120.xva")));
+  EXPECT_THAT(text, HasSubstr("  ... and 10 more wait entries for the same reason\n"));
+  EXPECT_THAT(text, HasSubstr("wait vm/other.xva: because"));
+}
+
 }  // namespace
 }  // namespace xoi

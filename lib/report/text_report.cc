@@ -1,5 +1,6 @@
 #include "lib/report/text_report.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "lib/core/duration.h"
@@ -9,6 +10,11 @@
 #include "lib/report/escape.h"
 
 namespace xoi {
+namespace {
+
+constexpr size_t kMaxAlike = 20;
+
+}  // namespace
 
 std::string HoldLine(const HoldInForce& h) {
   return absl::StrCat("HOLD ", h.id, " on ", PrintablePath(SelectorText(h.selector)), ": ",
@@ -69,7 +75,22 @@ std::string FormatText(const RunReport& report) {
       }
       continue;  // the plan behind the checks is in --report json
     }
+    // Entries that only report, with one reason shared by many (every lift a guard held back, a
+    // flood of junk refused for one reason): the first few are listed, then how many more. The
+    // JSON report lists them all.
+    absl::flat_hash_map<std::pair<ActionKind, absl::string_view>, size_t> alike;
     for (const ActionRecord& a : r.actions) {
+      if (!IsEffect(a.kind)) ++alike[{a.kind, a.reason}];
+    }
+    absl::flat_hash_map<std::pair<ActionKind, absl::string_view>, size_t> listed;
+    for (const ActionRecord& a : r.actions) {
+      if (!IsEffect(a.kind) && ++listed[{a.kind, a.reason}] > kMaxAlike) {
+        if (listed[{a.kind, a.reason}] == alike[{a.kind, a.reason}]) {
+          absl::StrAppend(&out, "  ... and ", alike[{a.kind, a.reason}] - kMaxAlike, " more ",
+                          ActionKindName(a.kind), " entries for the same reason\n");
+        }
+        continue;
+      }
       // Done, but with something to say (members left as they are, tampering found in a lift).
       const bool show = report.dry_run || !IsEffect(a.kind) ||
                         (a.executed && (a.outcome != Outcome::kDone || !a.detail.empty()));
