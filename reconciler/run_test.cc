@@ -101,6 +101,11 @@ TEST_P(RunTest, ARunTakesOnAtMostItsBudgetAndTheNextRunsGoOn) {
   });
   EXPECT_EQ(items, 5) << first.out;
   EXPECT_GT(Count(first, "deferred"), 0) << first.out;
+  // verify judges the whole remote, not the slice one run takes on.
+  const ProcessResult verify =
+      RunProcess({Runfile("reconciler/xo-immutable"), "verify", "--config", config_});
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr("left for the next runs (maxEntriesPerRun)"));
   EXPECT_THAT(RunProcess({Runfile("reconciler/xo-immutable"), "--config", config_}).err,
               HasSubstr("more than one run takes on (maxEntriesPerRun)"));
   int runs = 2;
@@ -110,6 +115,42 @@ TEST_P(RunTest, ARunTakesOnAtMostItsBudgetAndTheNextRunsGoOn) {
   }
   EXPECT_EQ(ImmutablePaths(root_), expected) << "not converged after " << runs << " runs";
   EXPECT_EQ(Count(Run(), "deferred"), 0);
+}
+
+// A held lift is held before the budget chooses: it took a lift's place, so expired backups
+// outside an incident's hold were never lifted while it lasted (XO's retention failing on them),
+// and the guard counted the held ones among the deferred lifts and tripped.
+TEST_P(RunTest, HeldLiftsTakeNoLiftsPlaceInTheBudget) {
+  const std::string held_vm = "11111111-2222-4333-8444-555555555555";
+  const std::string other_vm = "66666666-7777-4888-8999-aaaaaaaaaaaa";
+  for (const std::string& vm : {held_vm, other_vm}) {
+    std::filesystem::create_directories(root_ + "/xo-vm-backups/" + vm);
+  }
+  for (int i = 0; i < 150; ++i) {
+    WriteFile(absl::StrCat(root_, "/xo-vm-backups/", held_vm, "/", 1000 + i, ".json"), "{}");
+  }
+  for (int i = 0; i < 20; ++i) {
+    WriteFile(absl::StrCat(root_, "/xo-vm-backups/", other_vm, "/", 1000 + i, ".json"), "{}");
+  }
+  WriteFile(config_, "{\"indexPath\": \"" + index_ +
+                         "\", \"maxEntriesPerRun\": 50, \"timeShiftThreshold\": \"365d\", " +
+                         "\"remotes\": {\"r1\": {\"root\": \"" + root_ +
+                         "\", \"immutabilityDuration\": \"7d\", \"settle\": \"0s\"}}}");
+  for (int run = 0; run < 10 && ImmutablePaths(root_).size() < 171; ++run) {
+    ASSERT_EQ(Run().exit_code, 0);
+  }
+  ASSERT_EQ(ImmutablePaths(root_).size(), 171u);  // and immutability.json
+  const ProcessResult hold = RunProcess({Runfile("reconciler/xo-immutable"), "hold", "--config",
+                                         config_, "--vm", held_vm, "--reason", "incident 7"});
+  ASSERT_EQ(hold.exit_code, 0) << hold.out << hold.err;
+  const ProcessResult later = RunAt("+10d");
+  EXPECT_EQ(later.exit_code, 0) << "the guard counted held lifts: " << later.out << later.err;
+  EXPECT_EQ(Count(later, "lifted"), 20) << later.out;
+  std::set<std::string> locked = ImmutablePaths(root_);
+  EXPECT_EQ(locked.size(), 151u);
+  for (const std::string& p : locked) {
+    EXPECT_TRUE(p.find(held_vm) != std::string::npos || p == "immutability.json") << p;
+  }
 }
 
 TEST_P(RunTest, ManualUnlockIsRepairedAtOnceAsDrift) {

@@ -162,21 +162,27 @@ absl::StatusOr<HoldSet> DecodeHolds(absl::string_view text) {
   return set;
 }
 
+bool HoldLift(const HoldSet& set, Action* action) {
+  if (set.holds.empty() || action->kind != ActionKind::kLift) return false;
+  const std::vector<const Hold*> covering = set.Covering(action->path, IdentityOf(action->stat));
+  if (covering.empty()) return false;
+  std::vector<std::string> by;
+  for (const Hold* h : covering) by.push_back(absl::StrCat("hold ", h->id, " (", h->reason, ")"));
+  action->kind = ActionKind::kHold;
+  action->reason =
+      absl::StrCat("held by ", absl::StrJoin(by, ", "), "; would lift: ", action->reason);
+  return true;
+}
+
 size_t ApplyHolds(const HoldSet& set, Plan* plan) {
   if (set.holds.empty()) return 0;
   size_t held = 0;
+  bool any_held = false;
   for (Action& action : plan->actions) {
-    if (action.kind != ActionKind::kLift) continue;
-    const std::vector<const Hold*> covering = set.Covering(action.path, IdentityOf(action.stat));
-    if (covering.empty()) continue;
-    std::vector<std::string> by;
-    for (const Hold* h : covering) by.push_back(absl::StrCat("hold ", h->id, " (", h->reason, ")"));
-    action.kind = ActionKind::kHold;
-    action.reason =
-        absl::StrCat("held by ", absl::StrJoin(by, ", "), "; would lift: ", action.reason);
-    ++held;
+    held += HoldLift(set, &action);
+    any_held |= action.kind == ActionKind::kHold;
   }
-  if (held == 0) return 0;
+  if (!any_held) return 0;
   for (Action& action : plan->actions) {
     if (action.kind != ActionKind::kRemoveMarker) continue;
     action.kind = ActionKind::kHold;

@@ -80,9 +80,14 @@ std::string EncodeHolds(const HoldSet& holds);
 // InvalidArgument, saying why, for anything that is not a complete, intact hold file.
 absl::StatusOr<HoldSet> DecodeHolds(absl::string_view text);
 
-// Turns every lift of `plan` that a hold covers into a kHold entry saying which holds keep it
-// ("held by hold 3 (incident 42)"); when any lift was held, the removal of immutability.json too,
-// since the remote is not released while something is held. Returns how many entries were held.
+// Turns `action`, when it is a lift a hold covers, into a kHold entry saying which holds keep it
+// ("held by hold 3 (incident 42)"); returns whether. Done as entries are planned, so that a held
+// lift never takes a lift's place in the run's budget (ActionBudget) nor counts for the guard.
+bool HoldLift(const HoldSet& holds, Action* action);
+
+// HoldLift over every entry of `plan`; when any entry is held (now or before), the removal of
+// immutability.json too, since the remote is not released while something is held. Returns how
+// many entries it held.
 size_t ApplyHolds(const HoldSet& holds, Plan* plan);
 
 // Pins identity `id` of the item at `path` in every hold of a path that covers it, so that the

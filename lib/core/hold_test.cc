@@ -286,5 +286,25 @@ TEST(ApplyHoldsTest, NoHeldLiftKeepsTheMarkerRemoval) {
   EXPECT_EQ(ApplyHolds(HoldSet{}, &plan), 0u);
 }
 
+// Lifts are held as they are planned (before the run's budget chooses its entries, so that a held
+// lift never takes a lift's place): ApplyHolds afterwards still keeps immutability.json.
+TEST(ApplyHoldsTest, ALiftHeldAsItWasPlannedStillKeepsTheMarker) {
+  const HoldSet set{2, {{1, "xo-vm-backups/a", "r", "root", Utc(2026, 11, 30), {}}}};
+  Action lift = Lift("xo-vm-backups/a/x.xva", {1, 1});
+  EXPECT_TRUE(HoldLift(set, &lift));
+  EXPECT_EQ(lift.kind, ActionKind::kHold);
+  EXPECT_FALSE(HoldLift(set, &lift)) << "held once";
+  Action other = Lift("xo-vm-backups/b/y.xva", {2, 2});
+  EXPECT_FALSE(HoldLift(set, &other));
+  Plan plan;
+  plan.actions = {lift, other};
+  Action remove = Lift("immutability.json", {5, 5});
+  remove.kind = ActionKind::kRemoveMarker;
+  plan.actions.push_back(remove);
+  EXPECT_EQ(ApplyHolds(set, &plan), 1u);  // the marker's removal
+  EXPECT_EQ(plan.actions[1].kind, ActionKind::kLift);
+  EXPECT_EQ(plan.actions[2].kind, ActionKind::kHold);
+}
+
 }  // namespace
 }  // namespace xoi

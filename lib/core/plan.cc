@@ -75,15 +75,21 @@ void ActionBudget::Add(Action action) {
     return;
   }
   // Full: the least urgent of the kept ones and the new one, whichever it is, is deferred.
-  ++deferred_;
   if (limit_ == 0 || !MoreUrgent(action, heap_.front())) {
-    deferred_lifts_ += UnlocksSomething(action);
+    CountDeferred(action);
     return;
   }
   std::pop_heap(heap_.begin(), heap_.end(), MoreUrgent);
-  deferred_lifts_ += UnlocksSomething(heap_.back());
+  CountDeferred(heap_.back());
   heap_.back() = std::move(action);
   std::push_heap(heap_.begin(), heap_.end(), MoreUrgent);
+}
+
+void ActionBudget::CountDeferred(const Action& action) {
+  ++deferred_;
+  deferred_lifts_ += UnlocksSomething(action);
+  deferred_protections_ +=
+      action.kind == ActionKind::kProtect || action.kind == ActionKind::kReprotect;
 }
 
 std::vector<Action> ActionBudget::Take() {

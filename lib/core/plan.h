@@ -133,12 +133,16 @@ class ActionBudget {
   uint64_t deferred() const { return deferred_; }
   // Deferred lifts of locked items: the mass-lift guard counts them with the plan's own.
   uint64_t deferred_lifts() const { return deferred_lifts_; }
+  // Deferred protections: finished backups not locked yet, which the compliance checks count.
+  uint64_t deferred_protections() const { return deferred_protections_; }
 
  private:
   const uint64_t limit_;
   std::vector<Action> heap_;  // a max-heap: the least urgent on top
   uint64_t deferred_ = 0;
   uint64_t deferred_lifts_ = 0;
+  uint64_t deferred_protections_ = 0;
+  void CountDeferred(const Action& action);
 };
 
 // A lift of something still locked (a file already mutable is an interrupted lift's: it unlocks
@@ -162,6 +166,7 @@ struct Plan {
   // of locked items.
   uint64_t deferred = 0;
   uint64_t deferred_lifts = 0;
+  uint64_t deferred_protections = 0;
 };
 
 }  // namespace xoi

@@ -119,8 +119,11 @@ TEST(ActionBudgetTest, CountsTheDeferredLiftsThatUnlockSomething) {
   Action tree = Entry(ActionKind::kLift, "mutable-tree", kT, /*locked=*/false);
   tree.tree = true;
   budget.Add(tree);
-  EXPECT_EQ(budget.deferred(), 3u);
+  budget.Add(Entry(ActionKind::kHold, "held", kT));  // a held lift is no lift
+  budget.Add(Entry(ActionKind::kProtect, "p2", kT + absl::Hours(1)));
+  EXPECT_EQ(budget.deferred(), 5u);
   EXPECT_EQ(budget.deferred_lifts(), 2u);
+  EXPECT_EQ(budget.deferred_protections(), 1u) << "what the compliance checks count";
   EXPECT_EQ(Paths(budget.Take()), std::vector<std::string>{"p"});
 }
 

@@ -68,6 +68,8 @@ std::vector<CheckResult> ComplianceChecks(const RemoteReport& report, absl::Time
       lifted.offenders.push_back(a.path);
     }
   }
+  // A finished backup the run's budget left for later is not locked yet.
+  locked.unnamed = report.counts.deferred_protections;
   for (const Warning& w : report.warnings) {
     if (IsIndexDisagreement(w.kind)) index.offenders.push_back(w.path);
     if (w.kind == WarningKind::kMemberNotLockable) refused.offenders.push_back(w.path);

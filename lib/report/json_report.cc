@@ -119,6 +119,8 @@ std::string FormatJson(const RunReport& report) {
                        {"description", check.description},
                        {"passed", check.passed()},
                        {"offenders", std::move(offenders)}};
+        // Offenders left for later runs, not named one by one.
+        if (check.unnamed > 0) c["unnamedOffenders"] = check.unnamed;
         // As for every path: one that is not UTF-8 is not lost. Beside the list, in its order.
         if (!all_valid) {
           json::array exact;

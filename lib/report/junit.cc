@@ -80,15 +80,17 @@ std::string FormatJunit(const RunReport& report, absl::string_view command) {
           continue;
         }
         ++suite_failures;
-        const std::string message =
-            absl::StrCat(check.offenders.size(), " offending item",
-                         check.offenders.size() == 1 ? "" : "s", " (", check.id, ")");
+        const std::string message = absl::StrCat(
+            check.count(), " offending item", check.count() == 1 ? "" : "s", " (", check.id, ")");
         std::string listed;
         for (size_t i = 0; i < check.offenders.size() && i < kJunitMaxListed; ++i) {
           absl::StrAppend(&listed, PrintablePath(check.offenders[i]), "\n");
         }
         if (check.offenders.size() > kJunitMaxListed) {
           absl::StrAppend(&listed, "... and ", check.offenders.size() - kJunitMaxListed, " more\n");
+        }
+        if (check.unnamed > 0) {
+          absl::StrAppend(&listed, "... and ", check.unnamed, " left for the next runs\n");
         }
         absl::StrAppend(&cases, ">\n      <failure message=\"", Xml(message), "\" type=\"",
                         Xml(check.id), "\">", Xml(listed), "</failure>\n    </testcase>\n");

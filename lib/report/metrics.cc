@@ -43,7 +43,7 @@ std::string FormatMetrics(const RunReport& report,
     if (r.state == RemoteState::kDone) {
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         if (check.id == "finished-locked" || check.id == "nothing-refused") {
-          unprotected += check.offenders.size();
+          unprotected += check.count();
         }
       }
     }

@@ -310,5 +310,29 @@ TEST(TextReportTest, ManyEntriesForOneReasonAreCounted) {
   EXPECT_THAT(text, HasSubstr("wait vm/other.xva: because"));
 }
 
+// Protections the run's budget left for later runs are finished backups not locked: every report
+// counts them, though it cannot name them (verify judged only the slice it looked at).
+TEST(ComplianceTest, ProtectionsLeftForLaterRunsFailTheCheckAndAreCounted) {
+  RunReport report;
+  report.command = "verify";
+  report.dry_run = true;
+  report.started = kNow;
+  RemoteReport r;
+  r.id = "r1";
+  r.actions.push_back(Record(ActionKind::kProtect, "vm/a.xva"));
+  r.counts.deferred = 2500;
+  r.counts.deferred_protections = 2000;
+  report.remotes.push_back(r);
+  const std::vector<CheckResult> checks = ComplianceChecks(report.remotes[0], kNow);
+  EXPECT_FALSE(checks[0].passed());
+  EXPECT_EQ(checks[0].count(), 2001u);
+  EXPECT_THAT(FormatText(report), HasSubstr("FAIL every finished backup is immutable (2001 "));
+  EXPECT_THAT(FormatMetrics(report, {}),
+              HasSubstr("xo_immutable_items{remote=\"r1\",state=\"unprotected\"} 2001"));
+  EXPECT_THAT(FormatJson(report), HasSubstr("\"unnamedOffenders\":2000"));
+  EXPECT_THAT(FormatJunit(report, "verify"), HasSubstr("2001 offending items"));
+  EXPECT_EQ(report.ExitCode(), 1);
+}
+
 }  // namespace
 }  // namespace xoi

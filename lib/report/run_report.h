@@ -46,6 +46,9 @@ struct Counts {
   uint64_t followed = 0;
   // Entries beyond what one run takes on (maxEntriesPerRun): the next run goes on with them.
   uint64_t deferred = 0;
+  // Of them, protections: finished backups not locked by this run (the compliance checks count
+  // them as offenders they cannot name).
+  uint64_t deferred_protections = 0;
 };
 
 // One entry of the plan and, after execution, what came of it.

@@ -64,13 +64,17 @@ std::string FormatText(const RunReport& report) {
     if (report.command == "verify") {
       for (const CheckResult& check : ComplianceChecks(r, report.started)) {
         absl::StrAppend(&out, check.passed() ? "  PASS " : "  FAIL ", check.description);
-        if (!check.passed()) absl::StrAppend(&out, " (", check.offenders.size(), " offending)");
+        if (!check.passed()) absl::StrAppend(&out, " (", check.count(), " offending)");
         out += "\n";
         for (size_t i = 0; i < check.offenders.size() && i < 20; ++i) {
           absl::StrAppend(&out, "       ", PrintablePath(check.offenders[i]), "\n");
         }
         if (check.offenders.size() > 20) {
           absl::StrAppend(&out, "       ... and ", check.offenders.size() - 20, " more\n");
+        }
+        if (check.unnamed > 0) {
+          absl::StrAppend(&out, "       ... and ", check.unnamed,
+                          " left for the next runs (maxEntriesPerRun)\n");
         }
       }
       continue;  // the plan behind the checks is in --report json

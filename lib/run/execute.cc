@@ -87,6 +87,7 @@ bool ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   report->warnings.insert(report->warnings.end(), plan.warnings.begin(), plan.warnings.end());
   if (!plan.lifts_held.empty()) report->lifts_held = plan.lifts_held;
   report->counts.deferred += plan.deferred;
+  report->counts.deferred_protections += plan.deferred_protections;
   std::vector<Action>& actions = plan.actions;
   const size_t base = report->actions.size();
   report->actions.resize(base + actions.size());

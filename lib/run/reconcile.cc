@@ -20,9 +20,10 @@ namespace {
 // per worker thread for the rest, merged after the walk.
 class ItemPlanner : public WalkVisitor {
  public:
-  ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const Settings& settings,
-              absl::Time now, uint64_t max_entries)
+  ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const HoldSet& holds,
+              const Settings& settings, absl::Time now, uint64_t max_entries)
       : fs_(fs),
+        holds_(holds),
         jobs_(jobs),
         slots_(static_cast<size_t>(jobs)),
         budget_(max_entries),
@@ -58,8 +59,10 @@ class ItemPlanner : public WalkVisitor {
     Add(std::move(refuse));
   }
 
-  // Only entries come here, never the steady state's items: the lock is taken for changes.
+  // Only entries come here, never the steady state's items: the lock is taken for changes. A held
+  // lift is a held entry before the budget sees it: it never takes a lift's place.
   void Add(Action action) {
+    HoldLift(holds_, &action);
     std::lock_guard<std::mutex> lock(budget_mu_);
     budget_.Add(std::move(action));
   }
@@ -77,6 +80,7 @@ class ItemPlanner : public WalkVisitor {
     plan->actions.reserve(plan->actions.size() + room);
     plan->deferred = budget_.deferred();
     plan->deferred_lifts = budget_.deferred_lifts();
+    plan->deferred_protections = budget_.deferred_protections();
     uint64_t seen = 0;
     for (Slot& slot : slots_) {
       seen += slot.seen;
@@ -102,6 +106,7 @@ class ItemPlanner : public WalkVisitor {
     std::vector<Problem> errors;
   };
   FileSystem& fs_;
+  const HoldSet& holds_;
   const int jobs_;
   std::vector<Slot> slots_;
   std::mutex budget_mu_;
@@ -128,7 +133,8 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   Plan plan;
 
   // Facts and rules, item by item, as the walk finds them.
-  ItemPlanner items(fs, options.jobs, root_fd, index, settings, options.now, options.max_entries);
+  ItemPlanner items(fs, options.jobs, root_fd, index, session.holds, settings, options.now,
+                    options.max_entries);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
 
   // The index records the walk did not reach, read back from their day files (none in the steady
@@ -162,6 +168,14 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   // The remote's own files come last: immutability.json is removed after every lift.
   RemoteRootFacts root_facts(fs, root_fd);
   PlanRemoteFiles(settings, options.now, root_facts, &plan);
+  // XO is not told the remote is released while entries wait for a later run (lifts, or held).
+  if (plan.deferred > 0) {
+    for (Action& action : plan.actions) {
+      if (action.kind != ActionKind::kRemoveMarker) continue;
+      action.kind = ActionKind::kWait;
+      action.reason = "kept until the entries left for the next runs are done";
+    }
+  }
   return plan;
 }
 
