@@ -213,6 +213,7 @@ TEST_P(HardeningTest, AnIndexFolderWritableByOthersIsRefused) {
   const ProcessResult check = RunProcess({xo, "check", "--config", config_});
   EXPECT_EQ(check.exit_code, 3) << check.out << check.err;
   EXPECT_THAT(check.out, HasSubstr("writable by group or others"));
+  EXPECT_THAT(check.out, HasSubstr("remote r1 (" + root_ + "): unusable: index: "));
   const std::string metrics = scratch_.path() + "/metrics.prom";
   const ProcessResult r = Run({"--metrics-file", metrics});
   EXPECT_EQ(r.exit_code, 3) << r.out;

@@ -311,16 +311,20 @@ int Check(const Config& config, const std::vector<const RemoteConfig*>& remotes)
   FileSystem& fs = RealFileSystem();
   const StateDir state(fs, config.index_path);
   int code = kExitOk;
-  if (std::string why = PrepareIndex(fs, config, state, /*create=*/false); !why.empty()) {
-    std::cout << "index: " << why << "\n";
+  const std::string index_unusable = PrepareIndex(fs, config, state, /*create=*/false);
+  if (!index_unusable.empty()) {
+    std::cout << "index: " << index_unusable << "\n";
     code = kExitUnusable;
   }
   const std::map<std::string, std::string> overlapping = OverlappingRoots(fs, config);
   for (const RemoteConfig* remote : remotes) {
     const auto overlap = overlapping.find(remote->id);
     std::vector<std::string> notes;
-    const std::string why =
-        overlap != overlapping.end() ? overlap->second : CheckRemote(fs, state, *remote, &notes);
+    // As a run would find it: no remote is usable without its index.
+    const std::string why = !index_unusable.empty() ? absl::StrCat("index: ", index_unusable)
+                            : overlap != overlapping.end()
+                                ? overlap->second
+                                : CheckRemote(fs, state, *remote, &notes);
     std::cout << "remote " << remote->id << " (" << remote->root
               << "): " << (why.empty() ? "usable" : "unusable: " + why) << "\n";
     for (const std::string& note : notes) std::cout << "  but: " << note << "\n";
