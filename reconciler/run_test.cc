@@ -559,6 +559,30 @@ TEST_P(RunTest, ARemoteMountedReadOnlyIsUnusableForCheckAndRun) {
   EXPECT_THAT(r.out, HasSubstr("mounted read-only"));
 }
 
+// A run killed between writing a state file's temporary and renaming it left
+// ".clock.json.tmp-<pid>" in the index folder for good (the day files' were cleaned, not these).
+// The next run removes those of processes that are gone, never a live one's.
+TEST_P(RunTest, TemporariesOfKilledRunsAreRemovedNotThoseOfLiveOnes) {
+  Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  const std::string dead_clock = absl::StrCat(index_, "/.clock.json.tmp-", gone);
+  const std::string dead_holds = absl::StrCat(index_, "/r1/.holds.tmp-", gone, "-1");
+  const std::string live = absl::StrCat(index_, "/.clock.json.tmp-", getpid());
+  for (const std::string& f : {dead_clock, dead_holds, live}) WriteFile(f, "half");
+  ASSERT_EQ(Run({"--dry-run"}).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dead_clock)) << "a dry run writes nothing, removes nothing";
+  ASSERT_EQ(Run().exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(dead_clock));
+  EXPECT_FALSE(std::filesystem::exists(dead_holds));
+  EXPECT_TRUE(std::filesystem::exists(live)) << "a live process's temporary was removed";
+  std::filesystem::remove(live);
+}
+
 TEST_P(RunTest, CheckSaysUsableAndWritesNothing) {
   Generate({});
   WriteConfig("7d");

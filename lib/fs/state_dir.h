@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,6 +62,11 @@ class StateDir {
   bool XoIndexImported(const std::string& id) const;
   // Records that it was read: `text` says where from and what came of it.
   absl::Status WriteXoIndexImported(const std::string& id, const std::string& text) const;
+
+  // Removes what a run killed before a rename left in <indexPath> and in the folders of the remotes
+  // `ids` (".clock.json.tmp-<pid>", ...): only files of processes that are gone, since a live one
+  // may be about to rename its own. Best effort: nothing reads them.
+  void RemoveLeftoverTemporaries(const std::vector<std::string>& ids) const;
 
   // The clock record's text; nullopt when there is none yet.
   absl::StatusOr<std::optional<std::string>> ReadClockRecord() const;
