@@ -104,6 +104,7 @@ struct Case {
   std::optional<int64_t> want_since_ms;      // the kWriteMarker's `since`
   std::vector<std::string> reason_has = {};  // in the last action's reason
   std::vector<std::string> reason_lacks = {};
+  uint64_t deferred = 0;  // entries of the plan left for later runs (ActionBudget)
 };
 
 std::string Describe(const std::vector<Action>& actions) {
@@ -154,6 +155,7 @@ void RunCase(const Case& c) {
   settings.orphan_grace = absl::Hours(1);
 
   Plan plan;
+  plan.deferred = c.deferred;
   PlanRemoteFiles(settings, kNow, facts, &plan);
 
   std::map<std::string, int> want_stat_calls;
@@ -274,6 +276,13 @@ TEST(PlanRemoteFilesTest, DurationZeroReleases) {
        .encryption = Other(S_IFDIR),
        .want = {},
        .initialised_calls = 0},
+      {.name = "entries left for later runs: the marker is kept, XO not told it is released",
+       .duration = absl::ZeroDuration(),
+       .marker = File(true),
+       .want = {{ActionKind::kWait, kMarkerName}},
+       .initialised_calls = 0,
+       .reason_has = {"left for the next runs"},
+       .deferred = 3},
       {.name = "marker with garbage content: removed, content never read",
        .duration = absl::ZeroDuration(),
        .marker = File(true),

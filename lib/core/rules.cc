@@ -460,7 +460,11 @@ void PlanRemoteFiles(const Settings& settings, absl::Time now, RemoteFileFacts& 
     return;
   }
   if (!protecting) {
-    if (marker) {
+    // XO is not told the remote is released while entries wait for a later run (lifts, or held).
+    if (marker && plan->deferred > 0) {
+      out.push_back(RootAction(ActionKind::kWait, kMarkerName, *marker,
+                               "kept until the entries left for the next runs are done"));
+    } else if (marker) {
       Action remove = RootAction(ActionKind::kRemoveMarker, kMarkerName, *marker,
                                  "immutability duration is 0: removed once everything is lifted");
       remove.requires_all_lifts = true;

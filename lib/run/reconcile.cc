@@ -168,14 +168,6 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   // The remote's own files come last: immutability.json is removed after every lift.
   RemoteRootFacts root_facts(fs, root_fd);
   PlanRemoteFiles(settings, options.now, root_facts, &plan);
-  // XO is not told the remote is released while entries wait for a later run (lifts, or held).
-  if (plan.deferred > 0) {
-    for (Action& action : plan.actions) {
-      if (action.kind != ActionKind::kRemoveMarker) continue;
-      action.kind = ActionKind::kWait;
-      action.reason = "kept until the entries left for the next runs are done";
-    }
-  }
   return plan;
 }
 
