@@ -69,6 +69,11 @@ bool UnlocksSomething(const Action& action) {
 }
 
 void ActionBudget::Add(Action action) {
+  // A limit raised far above what one run holds (a benchmark's) grows the vector past this.
+  constexpr uint64_t kMostReservedAtOnce = uint64_t{1} << 20;
+  if (heap_.capacity() == 0) {
+    heap_.reserve(static_cast<size_t>(std::min(limit_, kMostReservedAtOnce)) + room_);
+  }
   if (heap_.size() < limit_) {
     heap_.push_back(std::move(action));
     std::push_heap(heap_.begin(), heap_.end(), MoreUrgent);

@@ -125,10 +125,15 @@ void SortByPath(std::vector<Action>* actions);
 // Not thread-safe.
 class ActionBudget {
  public:
-  explicit ActionBudget(uint64_t limit) : limit_(limit) {}
+  // `room`: entries the caller appends to what Take() returns. The kept entries' vector is sized
+  // once, for the limit and the room, when the first entry comes: growing it by doubling would
+  // leave up to half of it unused and hold two copies while it moves, the largest allocation of a
+  // run that changes many items (its pages are resident only as entries fill them).
+  explicit ActionBudget(uint64_t limit, size_t room = 0) : limit_(limit), room_(room) {}
 
   void Add(Action action);
-  // The entries kept, in no particular order; the budget is empty afterwards.
+  // The entries kept, in no particular order, with capacity for `room` more; the budget is empty
+  // afterwards.
   std::vector<Action> Take();
   uint64_t deferred() const { return deferred_; }
   // Deferred lifts of locked items: the mass-lift guard counts them with the plan's own.
@@ -138,6 +143,7 @@ class ActionBudget {
 
  private:
   const uint64_t limit_;
+  const size_t room_;
   std::vector<Action> heap_;  // a max-heap: the least urgent on top
   uint64_t deferred_ = 0;
   uint64_t deferred_lifts_ = 0;

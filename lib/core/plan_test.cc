@@ -75,6 +75,20 @@ TEST(ActionBudgetTest, UnderTheLimitKeepsEverything) {
   EXPECT_EQ(budget.deferred_lifts(), 0u);
 }
 
+// The caller appends the remote's own files to the kept entries: that must not copy tens of
+// thousands of entries into a vector twice as large in the middle of a run.
+TEST(ActionBudgetTest, TheKeptEntriesHaveRoomForWhatTheCallerAppends) {
+  for (int added : {1, 3, 7}) {
+    ActionBudget budget(5, /*room=*/2);
+    for (int i = 0; i < added; ++i) {
+      budget.Add(Entry(ActionKind::kProtect, absl::StrCat("p", i), kT));
+    }
+    std::vector<Action> kept = budget.Take();
+    EXPECT_EQ(kept.size(), static_cast<size_t>(std::min(added, 5)));
+    EXPECT_GE(kept.capacity(), kept.size() + 2) << added << " added";
+  }
+}
+
 // Locking what is finished comes first, the oldest first; then the index's bookkeeping, then
 // lifts, then what only reports. A million junk files an attacker made after a backup cannot
 // push the backup out of the run.

@@ -21,12 +21,12 @@ namespace {
 class ItemPlanner : public WalkVisitor {
  public:
   ItemPlanner(FileSystem& fs, int jobs, int root_fd, const Index& index, const HoldSet& holds,
-              const Settings& settings, absl::Time now, uint64_t max_entries)
+              const Settings& settings, absl::Time now, uint64_t max_entries, size_t room)
       : fs_(fs),
         holds_(holds),
         jobs_(jobs),
         slots_(static_cast<size_t>(jobs)),
-        budget_(max_entries),
+        budget_(max_entries, room),
         reached_((index.loaded() + 63) / 64),
         root_fd_(root_fd),
         index_(index),
@@ -73,11 +73,10 @@ class ItemPlanner : public WalkVisitor {
   }
 
   // Moves everything found into `plan` (with the count of locked items and of the entries
-  // deferred) and `errors`, leaving room in the plan for `room` entries more; returns the items
+  // deferred, and room for the constructor's `room` entries more) and `errors`; returns the items
   // seen.
-  uint64_t Collect(Plan* plan, std::vector<Problem>* errors, size_t room) {
+  uint64_t Collect(Plan* plan, std::vector<Problem>* errors) {
     plan->actions = budget_.Take();
-    plan->actions.reserve(plan->actions.size() + room);
     plan->deferred = budget_.deferred();
     plan->deferred_lifts = budget_.deferred_lifts();
     plan->deferred_protections = budget_.deferred_protections();
@@ -132,9 +131,12 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
   const Index& index = *session.index;
   Plan plan;
 
-  // Facts and rules, item by item, as the walk finds them.
+  // Facts and rules, item by item, as the walk finds them. The plan keeps room for the remote's
+  // own files and the few entries an import of XO's index usually adds (the one run that switches
+  // from XO's daemon may add more, and grow the plan once).
+  constexpr size_t kRoom = 64;
   ItemPlanner items(fs, options.jobs, root_fd, index, session.holds, settings, options.now,
-                    options.max_entries);
+                    options.max_entries, kRoom);
   report->walk = Walk(fs, root_fd, session.globs, options.jobs, &items);
 
   // The index records the walk did not reach, read back from their day files (none in the steady
@@ -154,10 +156,7 @@ Plan PlanRemote(FileSystem& fs, const StateDir& state, RemoteSession& session,
     // What cannot be read again is not lifted: it waits for a run that can.
     report->errors.push_back(Problem{index.dir_path(), std::string(read.message())});
   }
-  // Room for the remote's own files and the few entries an import of XO's index usually adds (the
-  // one run that switches from XO's daemon may add more, and grow the plan once).
-  constexpr size_t kRoom = 64;
-  report->counts.seen = items.Collect(&plan, &report->errors, kRoom);
+  report->counts.seen = items.Collect(&plan, &report->errors);
   ImportXoDaemonIndex(fs, state, session, remote, settings, &plan);
   SortByPath(&plan.actions);
   std::sort(plan.warnings.begin(), plan.warnings.end(),
