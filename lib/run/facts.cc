@@ -39,7 +39,15 @@ std::vector<std::string> RemoteRunFacts::AliasesPointingAt(const std::string& fo
     // Read outside the lock: two workers may read one folder at once, which is only wasted work.
     auto read = std::make_shared<const AliasMap>(ReadAliases(folder));
     std::lock_guard<std::mutex> lock(mu_);
-    aliases = folders_.emplace(folder, std::move(read)).first->second;
+    auto [it, added] = folders_.emplace(folder, std::move(read));
+    aliases = it->second;
+    if (added) {
+      kept_order_.push_back(folder);
+      if (kept_order_.size() > folders_kept_) {
+        folders_.erase(kept_order_.front());
+        kept_order_.pop_front();
+      }
+    }
   }
   auto it = aliases->find(target);
   return it == aliases->end() ? std::vector<std::string>() : it->second;

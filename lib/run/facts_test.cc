@@ -321,6 +321,27 @@ TEST_F(RunFactsTest, ReadsEachFolderOnceAndResolvesItsAliases) {
   EXPECT_EQ(fake_.Calls(Op::kRead) - reads, 4);
 }
 
+// Only the folders asked about last are kept (a remote of thousands of VMs would otherwise hold
+// every alias of every VM): one that was let go is read again, and still answers right.
+TEST_F(RunFactsTest, AFolderLetGoIsReadAgainAndAnswersTheSame) {
+  const std::string other = "xo-vm-backups/vm1/vdis/job1/vdi2";
+  std::filesystem::create_directories(Abs(other));
+  WriteFile(Abs(other + "/20260101T000000Z.alias.vhd"), "data/y.vhd");
+  RemoteRunFacts runs(fake_, root_fd_.get(), /*folders_kept=*/1);
+  const int lists = fake_.Calls(Op::kList);
+  EXPECT_THAT(runs.AliasesPointingAt(kVdi, "data/y.vhd"),
+              ElementsAre("20260102T000000Z.alias.vhd"));
+  EXPECT_THAT(runs.AliasesPointingAt(kVdi, "data/y.vhd"),
+              ElementsAre("20260102T000000Z.alias.vhd"));
+  EXPECT_EQ(fake_.Calls(Op::kList) - lists, 1);
+  EXPECT_THAT(runs.AliasesPointingAt(other, "data/y.vhd"),
+              ElementsAre("20260101T000000Z.alias.vhd"));
+  EXPECT_EQ(fake_.Calls(Op::kList) - lists, 2);
+  EXPECT_THAT(runs.AliasesPointingAt(kVdi, "data/y.vhd"),
+              ElementsAre("20260102T000000Z.alias.vhd"));
+  EXPECT_EQ(fake_.Calls(Op::kList) - lists, 3);
+}
+
 TEST_F(RunFactsTest, AnUnreadableAliasIsSkippedAlone) {
   fake_.Fail(Op::kRead, "20260101T000000Z.alias.vhd", EIO);
   RemoteRunFacts runs(fake_, root_fd_.get());
