@@ -295,6 +295,9 @@ absl::Status WalkTreeAt(FileSystem& fs, int dir_fd, const std::string& path, uin
 // below the top, not by descriptor (a tree of a million blocks has thousands of folders), with the
 // identity they had then; a worker opens one beneath the top (no symlink, no other mount) and lists
 // it only if it is still that folder. A LIFO: depth first, so the queue stays as wide as the tree.
+// The calling thread walks alone until folders wait in the queue: most trees are VHD directories
+// of a few folders, walked by the thousand from the run's own worker threads, for which starting
+// a thread each cost more than their walk (and kept a stack each in glibc's cache).
 class SharedTreeWalk {
  public:
   SharedTreeWalk(FileSystem& fs, int top_fd, const std::string& top_path, uint64_t dev,
@@ -303,11 +306,16 @@ class SharedTreeWalk {
 
   absl::Status Run(int threads) {
     pending_.push_back(Folder{"", FileStat{}, 0});
-    busy_ = threads;
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back([this] { Work(); });
+    busy_ = 1;
+    helpers_wanted_ = threads - 1;
     Work();
-    for (std::thread& worker : workers) worker.join();
+    // Every worker is idle now, so none can start another helper.
+    std::vector<std::thread> helpers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      helpers.swap(helpers_);
+    }
+    for (std::thread& helper : helpers) helper.join();
     return top_status_;
   }
 
@@ -334,6 +342,11 @@ class SharedTreeWalk {
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.push_back(std::move(folder));
+      // Two folders waiting: the tree has work for another thread.
+      if (pending_.size() >= 2 && static_cast<int>(helpers_.size()) < helpers_wanted_) {
+        ++busy_;  // until its first Pop, like the calling thread
+        helpers_.emplace_back([this] { Work(); });
+      }
     }
     cv_.notify_one();
   }
@@ -399,6 +412,8 @@ class SharedTreeWalk {
   std::condition_variable cv_;
   std::vector<Folder> pending_;
   int busy_ = 0;
+  int helpers_wanted_ = 0;
+  std::vector<std::thread> helpers_;
   std::atomic<bool> stopped_{false};  // set under mu_, read anywhere
   absl::Status top_status_;           // written only by the worker that lists the top
 };
