@@ -72,8 +72,12 @@ TEST_F(CrashTest, ARunKilledWhileRewritingADayFileConvergesOnTheNext) {
   }
   ASSERT_GT(kills, 0) << "no run was caught rewriting a day file";
 
-  const ProcessResult r = Run();
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The next runs converge: as many as maxEntriesPerRun needs for every item.
+  for (int run = 0; run < 4; ++run) {
+    const ProcessResult r = Run();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (Count(r, "deferred") == 0) break;
+  }
   EXPECT_FALSE(HoldsTemporary(day_dir)) << "the killed rewrites' temporaries are removed";
   std::set<std::string> locked = ImmutablePaths(root_);
   locked.erase("metadata.json");
