@@ -228,7 +228,7 @@ text_count() {  # text_count FILE WORDS: a count of our text report ("... 3140 i
 # ---------------------------------------------------------------------------------------------
 # Our configuration. The product may guard lifting against a moved clock or a mass lift; the
 # +30 days run is exactly that, on purpose, so those guards are opened when the program knows them.
-# A run takes on at most maxEntriesPerRun entries (20,000 by default, a bound on its memory): the
+# A run takes on at most maxEntriesPerRun entries (15,000 by default, a bound on its memory): the
 # figures compare one run that does everything with one chattr over everything, so it is raised.
 write_config() {  # write_config FILE INDEX ROOT
   local extra=""

@@ -46,7 +46,7 @@ struct Config {
   double max_lift_fraction = 0.5;
   // A run takes on at most this many plan entries per remote; the next run goes on with the rest
   // (lib/core/plan.h, ActionBudget). Bounds a run's memory.
-  uint64_t max_entries_per_run = 20000;
+  uint64_t max_entries_per_run = 15000;
   std::vector<std::string> notices;  // one line per legacy key accepted and ignored
 };
 

@@ -195,7 +195,7 @@ TEST(ParseConfigTest, Defaults) {
   EXPECT_EQ(r.settle, absl::Seconds(10));
   EXPECT_EQ(r.orphan_grace, absl::Hours(1));
   EXPECT_EQ(r.paths, GlobSet::DefaultPatterns());
-  EXPECT_EQ(config.max_entries_per_run, 20000u);
+  EXPECT_EQ(config.max_entries_per_run, 15000u);
   ASSERT_THAT(config.notices, SizeIs(1));
   EXPECT_THAT(config.notices[0], HasSubstr("indexPath is not set, using " +
                                            std::string(kDefaultIndexPath) + " (default)"));

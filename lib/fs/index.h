@@ -25,6 +25,7 @@
 #ifndef XOI_LIB_FS_INDEX_H_
 #define XOI_LIB_FS_INDEX_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,7 +34,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -81,7 +81,8 @@ class Index {
   // Whether a loaded record of an item lifted once was made at `path` (whatever inode is there
   // now). Shares IsAt's chance of a false "yes" for each lifted record, 2^-32, keyed per run.
   bool LiftedAt(absl::string_view path) const {
-    return lifted_paths_.contains(RecordSummary::PathKey(path));
+    return std::binary_search(lifted_paths_.begin(), lifted_paths_.end(),
+                              RecordSummary::PathKey(path));
   }
 
   // Adds `record`, or replaces the record of the same identity.
@@ -127,8 +128,8 @@ class Index {
   Fd dir_;  // invalid when the folder does not exist (and may not be created)
   bool writable_ = false;
   std::string dir_path_;
-  std::vector<RecordSummary> loaded_;           // by identity, one per identity
-  absl::flat_hash_set<uint32_t> lifted_paths_;  // path keys of the loaded lifted records
+  std::vector<RecordSummary> loaded_;   // by identity, one per identity
+  std::vector<uint32_t> lifted_paths_;  // path keys of the loaded lifted records, sorted
   // buckets_[b] is the first slot of loaded_ whose (inode number - bucket_base_) >> bucket_shift_
   // is b or more: a lookup searches one bucket (a few cache lines), not a million records (twenty
   // cache misses).

@@ -21,7 +21,7 @@ struct RunOptions {
   absl::Duration clock_lag;
   bool allow_mass_lift = false;
   double max_lift_fraction = 0.5;  // of a remote's protected items, above 100 items
-  uint64_t max_entries = 20000;    // plan entries one run takes on (ActionBudget)
+  uint64_t max_entries = 15000;    // plan entries one run takes on (ActionBudget)
   AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)
 };
 
