@@ -1,6 +1,7 @@
 // End to end, what monitoring and CI read: verify's verdicts and exit codes, the JUnit report
 // (validated against the schema), the Prometheus metrics file (validated by a strict parser), and
 // the journal priority prefixes. Root only.
+#include "absl/strings/str_cat.h"
 #include "lib/testing/prometheus_text.h"
 #include "reconciler/remote_fixture.h"
 
@@ -272,6 +273,60 @@ TEST_F(OpsTest, StatusSaysWhenRunMetadataCannotBeRead) {
       RunProcess({Runfile("reconciler/xo-immutable"), "status", "--config", config_});
   EXPECT_THAT(text.out, HasSubstr("encrypted?"));
   EXPECT_THAT(text.out, HasSubstr("locked   xo-vm-backups/"));
+}
+
+// A pids cgroup of the test's own that allows `max` tasks, as systemd's TasksMax does for the
+// service; removed when the test ends (its one process has exited by then).
+class PidsLimit {
+ public:
+  explicit PidsLimit(int max) {
+    // cgroup v1's pids hierarchy, or the unified one where it has the pids controller.
+    for (const char* base : {"/sys/fs/cgroup/pids", "/sys/fs/cgroup"}) {
+      if (!std::filesystem::exists(std::string(base) + "/cgroup.procs")) continue;
+      const std::string dir = absl::StrCat(base, "/xoi-test-", getpid());
+      std::error_code ec;
+      std::filesystem::create_directory(dir, ec);
+      if (ec || !std::filesystem::exists(dir + "/pids.max")) {
+        std::filesystem::remove(dir, ec);
+        continue;
+      }
+      WriteFile(dir + "/pids.max", std::to_string(max));
+      dir_ = dir;
+      return;
+    }
+  }
+  ~PidsLimit() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+// A service whose TasksMax leaves it no thread but its own: the run still locks every backup, with
+// --jobs 8, and says why it was slow instead of ending in std::terminate every minute.
+TEST_F(OpsTest, AServiceRefusedThreadsStillLocksEveryBackupAndSaysWhy) {
+  const std::set<std::string> expected = Generate({"--vms", "6", "--runs", "4", "--blocks", "300"});
+  WriteConfig("7d");
+  const PidsLimit limit(1);
+  ASSERT_FALSE(limit.dir().empty()) << "no pids cgroup controller on this machine";
+  const ProcessResult r = RunProcess({"sh", "-c", "echo $$ > \"$0\"/cgroup.procs && exec \"$@\"",
+                                      limit.dir(), Runfile("reconciler/xo-immutable"), "run",
+                                      "--config", config_, "--jobs", "8", "--report", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+  EXPECT_THAT(r.err, HasSubstr("warning: the system refused"));
+  EXPECT_THAT(r.err, HasSubstr("TasksMax"));
+  const json::value report = json::parse(r.out);
+  const json::array& notices = report.at("notices").as_array();
+  ASSERT_FALSE(notices.empty()) << r.out;
+  EXPECT_THAT(std::string(notices.back().as_string()), HasSubstr("helper thread"));
+  // Without the limit, nothing to say.
+  const ProcessResult free = Run({"--jobs", "8"});
+  EXPECT_EQ(free.exit_code, 0) << free.err;
+  EXPECT_THAT(free.err, Not(HasSubstr("helper thread")));
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/status.h"
 #include "lib/core/xo_layout.h"
+#include "lib/fs/helper_threads.h"
 
 namespace xoi {
 namespace {
@@ -61,6 +61,12 @@ class WorkStack {
     return true;
   }
   void SetWorkers(int n) { busy_ = n; }
+  // A worker counted in SetWorkers that will never come (its thread was refused).
+  void Absent() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --busy_;
+    if (tasks_.empty() && busy_ == 0) cv_.notify_all();
+  }
   // Whether a worker is waiting for work that no task on the stack will give it.
   bool HasIdleWorker() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,10 +90,12 @@ class Walker {
     stack_.Push(Task{"", globs_.Start()});
     stack_.SetWorkers(jobs);
     std::vector<WalkStats> stats(static_cast<size_t>(jobs));
-    std::vector<std::thread> threads;
-    for (int w = 1; w < jobs; ++w) threads.emplace_back([&, w] { Work(w, &stats[w]); });
+    HelperThreads helpers;
+    int w = 1;
+    while (w < jobs && helpers.Start([&, w] { Work(w, &stats[w]); })) ++w;
+    for (; w < jobs; ++w) stack_.Absent();  // refused once, the next would be refused too
     Work(0, &stats[0]);
-    for (auto& t : threads) t.join();
+    helpers.JoinAll();
     WalkStats total;
     for (const WalkStats& s : stats) {
       total.dirs_listed += s.dirs_listed;
@@ -309,13 +317,8 @@ class SharedTreeWalk {
     busy_ = 1;
     helpers_wanted_ = threads - 1;
     Work();
-    // Every worker is idle now, so none can start another helper.
-    std::vector<std::thread> helpers;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      helpers.swap(helpers_);
-    }
-    for (std::thread& helper : helpers) helper.join();
+    // Every worker is idle now, so none can be starting another helper.
+    helpers_.JoinAll();
     return top_status_;
   }
 
@@ -339,16 +342,26 @@ class SharedTreeWalk {
   }
 
   void Push(Folder folder) {
+    bool start_helper = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.push_back(std::move(folder));
       // Two folders waiting: the tree has work for another thread.
-      if (pending_.size() >= 2 && static_cast<int>(helpers_.size()) < helpers_wanted_) {
+      if (pending_.size() >= 2 && helpers_wanted_ > 0) {
+        --helpers_wanted_;
         ++busy_;  // until its first Pop, like the calling thread
-        helpers_.emplace_back([this] { Work(); });
+        start_helper = true;
       }
     }
     cv_.notify_one();
+    // Started outside the lock, which the other workers need meanwhile. The pushing worker is
+    // busy, so the walk cannot end (and Run cannot join) before the helper is in helpers_.
+    if (!start_helper) return;
+    std::lock_guard<std::mutex> lock(start_mu_);
+    if (helpers_.Start([this] { Work(); })) return;
+    std::lock_guard<std::mutex> queue_lock(mu_);
+    --busy_;
+    helpers_wanted_ = 0;  // refused once: the next start would be refused too
   }
 
   void Stop() {
@@ -412,8 +425,9 @@ class SharedTreeWalk {
   std::condition_variable cv_;
   std::vector<Folder> pending_;
   int busy_ = 0;
-  int helpers_wanted_ = 0;
-  std::vector<std::thread> helpers_;
+  int helpers_wanted_ = 0;            // still to start
+  std::mutex start_mu_;               // serialises helpers_'s starts
+  HelperThreads helpers_;             // joined by Run, once no worker is busy
   std::atomic<bool> stopped_{false};  // set under mu_, read anywhere
   absl::Status top_status_;           // written only by the worker that lists the top
 };

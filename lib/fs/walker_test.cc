@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "lib/core/glob_set.h"
 #include "lib/fs/fake_file_system.h"
 #include "lib/fs/file_system.h"
+#include "lib/fs/helper_threads.h"
 
 namespace xoi {
 namespace {
@@ -73,10 +75,17 @@ TEST(WalkTest, ALargeFolderSharedBetweenWorkersYieldsEachItemOnce) {
   absl::StatusOr<Fd> root_fd = RealFileSystem().OpenDirByPath(root);
   ASSERT_TRUE(root_fd.ok()) << root_fd.status();
   uint64_t listed_alone = 0;
-  for (int jobs : {1, 2, 4, 8}) {
+  // The last walk is refused its helper threads (a service's TasksMax): the caller walks alone.
+  for (int jobs : {1, 2, 4, 8, -8}) {
     SCOPED_TRACE(jobs);
+    const bool refused = jobs < 0;
+    const uint64_t refused_before = RefusedHelperThreads();
+    RefuseHelperThreadsForTesting(refused);
     Collector found;
-    const WalkStats stats = Walk(RealFileSystem(), root_fd->get(), *globs, jobs, &found);
+    const WalkStats stats =
+        Walk(RealFileSystem(), root_fd->get(), *globs, refused ? -jobs : jobs, &found);
+    RefuseHelperThreadsForTesting(false);
+    EXPECT_EQ(RefusedHelperThreads() - refused_before, refused ? 1u : 0u);
     EXPECT_EQ(found.items, expected);
     EXPECT_EQ(found.refused.size(), 1u);
     EXPECT_EQ(found.refused.count(
@@ -171,6 +180,14 @@ TEST(WalkTreeTest, SharedBetweenThreadsVisitsWhatOneThreadVisits) {
     SCOPED_TRACE(threads);
     EXPECT_EQ(walk(threads), alone);
   }
+  // Refused its helpers, the calling thread walks the whole tree, and the refusal is counted.
+  const uint64_t refused_before = RefusedHelperThreads();
+  RefuseHelperThreadsForTesting(true);
+  const std::map<std::string, int> refused = walk(4);
+  RefuseHelperThreadsForTesting(false);
+  EXPECT_EQ(refused, alone);
+  EXPECT_GE(RefusedHelperThreads() - refused_before, 1u);
+  EXPECT_THAT(FirstHelperThreadRefusal(), ::testing::HasSubstr("Resource temporarily unavailable"));
   std::filesystem::remove_all(top);
 }
 

@@ -20,6 +20,7 @@
 #include "lib/fs/audit_log.h"
 #include "lib/fs/clocks.h"
 #include "lib/fs/file_system.h"
+#include "lib/fs/helper_threads.h"
 #include "lib/fs/index.h"
 #include "lib/fs/probes.h"
 #include "lib/fs/state_dir.h"
@@ -290,6 +291,14 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
       }
     });
     std::cerr.write(lines.data(), static_cast<std::streamsize>(lines.size()));
+  }
+  if (const uint64_t refused = RefusedHelperThreads(); refused > 0) {
+    std::string notice = absl::StrCat(
+        "the system refused ", refused, " helper thread(s) (", FirstHelperThreadRefusal(),
+        "): this run went on with fewer threads than --jobs ", options.jobs,
+        "; see systemd's TasksMax or the pids limit of the service");
+    Log(Priority::kWarning, absl::StrCat("warning: ", notice));
+    report.notices.push_back(std::move(notice));
   }
   const std::string text = args.report == "json"    ? FormatJson(report)
                            : args.report == "junit" ? FormatJunit(report, args.command)

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lib/fs/executor.h"
+#include "lib/fs/helper_threads.h"
 
 namespace xoi {
 namespace {
@@ -134,10 +134,12 @@ bool ExecutePlan(FileSystem& fs, Plan plan, RemoteSession& session, const Remote
   };
   const size_t threads =
       std::min<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), actions.size());
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
+  HelperThreads workers;
+  for (size_t t = 1; t < threads; ++t) {
+    if (!workers.Start(work)) break;  // refused: the items go on with the threads there are
+  }
   work();
-  for (std::thread& worker : workers) worker.join();
+  workers.JoinAll();
 
   auto lifted = [&](size_t i) {
     return records[i].kind != ActionKind::kLift || records[i].outcome == Outcome::kDone;
