@@ -342,7 +342,8 @@ absl::StatusOr<Config> ConfigFromValue(const boost::json::value& doc, absl::stri
           value.is_int64() || value.is_uint64() ||
           (value.is_double() && std::floor(value.get_double()) == value.get_double());
       if (!whole || value.to_number<double>() < 1 || value.to_number<double>() > 1e9) {
-        return errors.At(key, "must be a whole number from 1 to 1000000000 (e.g. 15000)");
+        return errors.At(key, absl::StrCat("must be a whole number from 1 to 1000000000 (e.g. ",
+                                           kDefaultMaxEntriesPerRun, ")"));
       }
       config.max_entries_per_run = static_cast<uint64_t>(value.to_number<double>());
     } else if (key == "liftEvery" || key == "rebuildIndexOnStart") {

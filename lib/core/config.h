@@ -35,6 +35,10 @@ struct RemoteConfig {
   std::string xo_daemon_index;
 };
 
+// Defaults of the run's two bounds, shared with RunOptions (which tests build without a Config).
+inline constexpr double kDefaultMaxLiftFraction = 0.5;
+inline constexpr uint64_t kDefaultMaxEntriesPerRun = 15000;
+
 struct Config {
   std::string source;                 // the file it was read from
   std::string index_path;             // absolute, without trailing '/'
@@ -43,10 +47,10 @@ struct Config {
   // the RTC) suspends lifting (time_guard.h).
   absl::Duration time_shift_threshold = absl::Hours(24);
   // A run lifts at most this fraction of a remote's protected items without --allow-mass-lift.
-  double max_lift_fraction = 0.5;
+  double max_lift_fraction = kDefaultMaxLiftFraction;
   // A run takes on at most this many plan entries per remote; the next run goes on with the rest
   // (lib/core/plan.h, ActionBudget). Bounds a run's memory.
-  uint64_t max_entries_per_run = 15000;
+  uint64_t max_entries_per_run = kDefaultMaxEntriesPerRun;
   std::vector<std::string> notices;  // one line per legacy key accepted and ignored
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "lib/core/config.h"
 #include "lib/fs/audit_log.h"
 
 namespace xoi {
@@ -20,9 +21,9 @@ struct RunOptions {
   // How far the wall clock is behind what the clock record proves (lib/core/guards.h).
   absl::Duration clock_lag;
   bool allow_mass_lift = false;
-  double max_lift_fraction = 0.5;  // of a remote's protected items, above 100 items
-  uint64_t max_entries = 15000;    // plan entries one run takes on (ActionBudget)
-  AuditLog* audit = nullptr;       // every flag change is appended here (not in dry runs)
+  double max_lift_fraction = kDefaultMaxLiftFraction;  // of the protected items, above 100
+  uint64_t max_entries = kDefaultMaxEntriesPerRun;     // plan entries a run takes on (ActionBudget)
+  AuditLog* audit = nullptr;  // every flag change is appended here (not in dry runs)
 };
 
 }  // namespace xoi
