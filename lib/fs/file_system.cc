@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/core/status.h"
@@ -355,6 +358,17 @@ absl::Status WriteWholeFile(FileSystem& fs, const std::string& path, absl::strin
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   XOI_ASSIGN_OR_RETURN(Fd dir_fd, fs.OpenDirByPath(dir));
   return fs.WriteFileAtomic(dir_fd.get(), name, content, mode, /*sync=*/true, path);
+}
+
+bool IsTemporaryOfAGoneProcess(absl::string_view name) {
+  if (!absl::StartsWith(name, ".")) return false;
+  const size_t at = name.rfind(".tmp-");
+  if (at == absl::string_view::npos) return false;
+  absl::string_view digits = name.substr(at + 5);
+  digits = digits.substr(0, digits.find('-'));
+  int pid = 0;
+  if (!absl::SimpleAtoi(digits, &pid) || pid <= 0) return false;
+  return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace xoi

@@ -151,6 +151,10 @@ absl::Status WriteWholeFile(FileSystem& fs, const std::string& path, absl::strin
 // The folder holding `path` as written ("." for a bare name, "/" for one at the root).
 std::string FolderOf(const std::string& path);
 
+// Whether `name` is a temporary of WriteFileAtomicFrom (".<file>.tmp-<pid>[-<attempt>]") whose
+// process is gone: a run killed before its rename left it, and nothing will rename it now.
+bool IsTemporaryOfAGoneProcess(absl::string_view name);
+
 }  // namespace xoi
 
 #endif  // XOI_LIB_FS_FILE_SYSTEM_H_

@@ -57,7 +57,8 @@ absl::Status Index::Load(const std::string& root) {
   XOI_RETURN_IF_ERROR(
       fs_.ListDir(dir_.get(), dir_path_, [&](absl::string_view name, unsigned char type) {
         absl::string_view stem = name;
-        if (absl::StartsWith(name, ".") && absl::StrContains(name, ".idx.tmp-")) {
+        if ((absl::StartsWith(name, ".") && absl::StrContains(name, ".idx.tmp-")) ||
+            (type == DT_REG && IsTemporaryOfAGoneProcess(name))) {
           leftovers.emplace_back(name);
         } else if (absl::ConsumeSuffix(&stem, ".idx")) {
           if (auto day = ParseDay(stem)) days.push_back(*day);
@@ -68,7 +69,8 @@ absl::Status Index::Load(const std::string& root) {
       }));
   // The temporary file of a rewrite killed before its rename: never read (the day file it would
   // have replaced is intact), removed by whoever holds the remote's lock, so that they do not pile
-  // up.
+  // up. So are the other state files' temporaries here (".holds.tmp-<pid>") of processes that are
+  // gone: this is the one listing of the folder a run makes.
   if (writable_) {
     for (const std::string& name : leftovers) {
       (void)fs_.Unlink(dir_.get(), name.c_str(), 0, absl::StrCat(dir_path_, "/", name));

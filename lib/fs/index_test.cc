@@ -569,6 +569,31 @@ TEST_F(IndexTest, TheTemporaryOfAKilledRewriteIsRemovedByTheNextWriter) {
   EXPECT_FALSE(Exists(temporary));
 }
 
+// The other state files of the remote's folder (".holds.tmp-<pid>") are written the same way; a
+// killed run's are removed in the same listing, the one a run makes of the folder, but only those
+// of processes that are gone (a live one may be about to rename its own).
+TEST_F(IndexTest, OpeningToWriteRemovesTheTemporariesOfGoneProcessesInItsOneListing) {
+  const IndexRecord a = Record("a.xva", 1, kDay1);
+  Seed({a});
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  const std::string dead = absl::StrCat(dir_, "/.holds.tmp-", gone, "-1");
+  const std::string live = absl::StrCat(dir_, "/.holds.tmp-", getpid());
+  WriteFile(dead, "half");
+  WriteFile(live, "half");
+  ASSERT_NE(MustOpen(/*create=*/false), nullptr);
+  EXPECT_TRUE(Exists(dead)) << "a reader removes nothing";
+  const int lists = fake_.Calls(Op::kList);
+  std::unique_ptr<Index> index = MustOpen(/*create=*/true);
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(fake_.Calls(Op::kList) - lists, 1) << "the folder is listed once";
+  EXPECT_FALSE(Exists(dead));
+  EXPECT_TRUE(Exists(live)) << "a live process's temporary was removed";
+  EXPECT_THAT(AllRecords(*index), ElementsAre(a));
+}
+
 // A file (not a folder) named like a day of the old format, e.g. `2026-11-04` left by an
 // administrator's tool, is junk like any other name: no migration, no notice, left where it is.
 TEST_F(IndexTest, AFileNamedLikeAnOldDayFolderIsIgnored) {

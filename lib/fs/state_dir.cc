@@ -2,13 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -84,37 +82,16 @@ absl::Status StateDir::PrepareRemote(const std::string& id, bool create) const {
   return absl::OkStatus();
 }
 
-namespace {
-
-// The process that wrote the temporary file `name` (".<file>.tmp-<pid>[-<attempt>]", as
-// WriteFileAtomicFrom names them) is gone.
-bool LeftByAGoneProcess(absl::string_view name) {
-  if (!absl::StartsWith(name, ".")) return false;
-  const size_t at = name.rfind(".tmp-");
-  if (at == absl::string_view::npos) return false;
-  absl::string_view digits = name.substr(at + 5);
-  digits = digits.substr(0, digits.find('-'));
-  int pid = 0;
-  if (!absl::SimpleAtoi(digits, &pid) || pid <= 0) return false;
-  return kill(pid, 0) != 0 && errno == ESRCH;
-}
-
-}  // namespace
-
-void StateDir::RemoveLeftoverTemporaries(const std::vector<std::string>& ids) const {
-  std::vector<std::string> dirs = {index_path_};
-  for (const std::string& id : ids) dirs.push_back(RemoteDir(id));
-  for (const std::string& dir : dirs) {
-    absl::StatusOr<Fd> fd = fs_.OpenDirByPath(dir);
-    if (!fd.ok()) continue;
-    std::vector<std::string> leftovers;
-    (void)fs_.ListDir(fd->get(), dir, [&](absl::string_view name, unsigned char type) {
-      if (type == DT_REG && LeftByAGoneProcess(name)) leftovers.emplace_back(name);
-      return true;
-    });
-    for (const std::string& name : leftovers) {
-      (void)fs_.Unlink(fd->get(), name.c_str(), 0, absl::StrCat(dir, "/", name));
-    }
+void StateDir::RemoveLeftoverTemporaries() const {
+  absl::StatusOr<Fd> fd = fs_.OpenDirByPath(index_path_);
+  if (!fd.ok()) return;
+  std::vector<std::string> leftovers;
+  (void)fs_.ListDir(fd->get(), index_path_, [&](absl::string_view name, unsigned char type) {
+    if (type == DT_REG && IsTemporaryOfAGoneProcess(name)) leftovers.emplace_back(name);
+    return true;
+  });
+  for (const std::string& name : leftovers) {
+    (void)fs_.Unlink(fd->get(), name.c_str(), 0, absl::StrCat(index_path_, "/", name));
   }
 }
 

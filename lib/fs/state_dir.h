@@ -63,10 +63,11 @@ class StateDir {
   // Records that it was read: `text` says where from and what came of it.
   absl::Status WriteXoIndexImported(const std::string& id, const std::string& text) const;
 
-  // Removes what a run killed before a rename left in <indexPath> and in the folders of the remotes
-  // `ids` (".clock.json.tmp-<pid>", ...): only files of processes that are gone, since a live one
-  // may be about to rename its own. Best effort: nothing reads them.
-  void RemoveLeftoverTemporaries(const std::vector<std::string>& ids) const;
+  // Removes what a run killed before a rename left in <indexPath> (".clock.json.tmp-<pid>", ...):
+  // only files of processes that are gone, since a live one may be about to rename its own. Best
+  // effort: nothing reads them. Those in a remote's own folder go when its index loads, in the
+  // listing it makes anyway (Index::Open).
+  void RemoveLeftoverTemporaries() const;
 
   // The clock record's text; nullopt when there is none yet.
   absl::StatusOr<std::optional<std::string>> ReadClockRecord() const;

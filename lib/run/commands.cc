@@ -233,11 +233,7 @@ int RunOrSweep(const Config& config, const std::vector<const RemoteConfig*>& rem
   options.max_entries = config.max_entries_per_run;
   options.jobs = args.jobs > 0 ? args.jobs
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  if (index_unusable.empty() && !report.dry_run) {
-    std::vector<std::string> ids;
-    for (const RemoteConfig* remote : remotes) ids.push_back(remote->id);
-    state.RemoveLeftoverTemporaries(ids);
-  }
+  if (index_unusable.empty() && !report.dry_run) state.RemoveLeftoverTemporaries();
   const ClockCheck clock =
       index_unusable.empty() ? GuardClock(state, config, clocks, report.dry_run) : ClockCheck{};
   report.time_shift = clock.shift;
