@@ -168,6 +168,35 @@ TEST_P(HardeningTest, RootsAndIndexAreJudgedByWhereTheyLead) {
       << "the index was made inside the remote";
 }
 
+// A folder of one remote bind-mounted elsewhere and configured as a second remote's root: neither
+// the paths nor the root inodes tell, but both are one tree of one filesystem, and remote b's
+// duration "0" would unlock remote a's backups every run.
+TEST_P(HardeningTest, ARootBindMountedFromInsideAnotherRemoteIsRefused) {
+  const std::set<std::string> expected = Generate({});
+  WriteConfig("7d");
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_EQ(ImmutablePaths(root_), expected);
+  const std::string bound = scratch_.path() + "/bound vms";  // a space: mountinfo escapes it
+  std::filesystem::create_directories(bound);
+  ASSERT_EQ(RunProcess({"mount", "--bind", root_ + "/xo-vm-backups", bound}).exit_code, 0);
+  const UnmountWhenDone unmount{bound};
+  WriteFile(config_, "{\"indexPath\": \"" + index_ + "\", \"remotes\": {\"a\": {\"root\": \"" +
+                         root_ + "\", \"immutabilityDuration\": \"7d\"}, \"b\": {\"root\": \"" +
+                         bound + "\", \"immutabilityDuration\": \"0\"}}}");
+  const ProcessResult both = Run();
+  EXPECT_EQ(both.exit_code, 3) << both.out << both.err;
+  EXPECT_THAT(both.err, HasSubstr("overlaps remote a's root"));
+  EXPECT_THAT(both.err, HasSubstr("through a bind mount"));
+  EXPECT_EQ(ImmutablePaths(root_), expected) << "remote b's duration 0 unlocked remote a's backups";
+  // A folder outside the remote, bind-mounted the same way, is a remote of its own.
+  ASSERT_EQ(RunProcess({"umount", bound}).exit_code, 0);
+  std::filesystem::create_directories(scratch_.path() + "/other");
+  ASSERT_EQ(RunProcess({"mount", "--bind", scratch_.path() + "/other", bound}).exit_code, 0);
+  const ProcessResult apart = Run();
+  EXPECT_EQ(apart.exit_code, 0) << apart.out << apart.err;
+  EXPECT_EQ(ImmutablePaths(root_), expected);
+}
+
 TEST_P(HardeningTest, DurationZeroIsAnExplicitMassLift) {
   Generate({"--vms", "6"});
   WriteConfig("7d");

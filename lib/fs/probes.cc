@@ -11,10 +11,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "lib/core/config.h"
 #include "lib/core/status.h"
 #include "lib/fs/fd.h"
 #include "lib/fs/file_system.h"
@@ -45,6 +50,46 @@ absl::StatusOr<std::string> ResolvedPath(int dir_fd) {
   if (n < 0) return ErrnoError(errno, "readlink", link);
   if (static_cast<size_t>(n) >= sizeof(target)) return ErrnoError(ENAMETOOLONG, "readlink", link);
   return std::string(target, static_cast<size_t>(n));
+}
+
+std::string UnescapeMountinfo(absl::string_view field) {
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
+        octal(field[i + 3])) {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                               (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<FilesystemPlace> PlaceInFilesystem(int dir_fd) {
+  XOI_ASSIGN_OR_RETURN(const std::string path, ResolvedPath(dir_fd));
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return ErrnoError(errno, "open", "/proc/self/mountinfo");
+  // The mount showing `path` is the one with the longest mount point above it; of mounts stacked
+  // on one point, the last listed.
+  std::optional<FilesystemPlace> place;
+  size_t longest = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    if (f.size() < 5) continue;
+    const std::string mount_point = UnescapeMountinfo(f[4]);
+    if (!IsSameOrBelow(path, mount_point) || (place && mount_point.size() < longest)) continue;
+    longest = mount_point.size();
+    const std::string root = UnescapeMountinfo(f[3]);
+    const std::string below = mount_point == "/" ? path : path.substr(mount_point.size());
+    place = FilesystemPlace{
+        std::string(f[2]), root == "/" ? (below.empty() ? "/" : below) : absl::StrCat(root, below)};
+  }
+  if (!place) return absl::NotFoundError(absl::StrCat(path, ": no mount shows it"));
+  return *place;
 }
 
 bool MayCreateFilesIn(int dir_fd) {

@@ -37,6 +37,19 @@ bool MayCreateFilesIn(int dir_fd);
 // /proc/self/fd: a root configured as a symlink is judged by where it leads.
 absl::StatusOr<std::string> ResolvedPath(int dir_fd);
 
+// Where the open directory `dir_fd` lies in its filesystem, whichever mount shows it: the
+// filesystem's device ("major:minor", as /proc/self/mountinfo names it) and the path below that
+// filesystem's own root. A folder bind-mounted elsewhere has the same place under both names, so
+// two roots that overlap only through a bind mount are told apart from two that do not.
+struct FilesystemPlace {
+  std::string device;
+  std::string path;
+};
+absl::StatusOr<FilesystemPlace> PlaceInFilesystem(int dir_fd);
+
+// A field of /proc/self/mountinfo as the path it stands for (the kernel writes ' ' as \040, ...).
+std::string UnescapeMountinfo(absl::string_view field);
+
 // Who the filesystem holding a remote's root is, so that a run can tell the remote's disk from the
 // empty folder of the parent filesystem an unmounted disk leaves behind. `current` is the
 // filesystem's UUID (FS_IOC_GETFSUUID) where the kernel gives it, else the root folder's own inode

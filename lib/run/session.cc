@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@ struct ResolvedRoot {
   const RemoteConfig* remote;
   std::string path;
   FileStat stat;
+  std::optional<FilesystemPlace> place;  // unknown when /proc/self/mountinfo cannot say
 };
 
 // Every root that opens, as it resolves now.
@@ -26,7 +28,10 @@ std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config) {
     if (!fd.ok()) continue;
     absl::StatusOr<std::string> path = ResolvedPath(fd->get());
     absl::StatusOr<FileStat> st = fs.StatFd(fd->get(), remote.root);
-    if (path.ok() && st.ok()) roots.push_back(ResolvedRoot{&remote, *path, *st});
+    if (!path.ok() || !st.ok()) continue;
+    absl::StatusOr<FilesystemPlace> place = PlaceInFilesystem(fd->get());
+    roots.push_back(ResolvedRoot{&remote, *path, *st,
+                                 place.ok() ? std::optional(*std::move(place)) : std::nullopt});
   }
   return roots;
 }
@@ -39,15 +44,27 @@ std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config
   for (const ResolvedRoot& a : roots) {
     for (const ResolvedRoot& b : roots) {
       if (a.remote == b.remote) continue;
-      // One folder under two names (a bind mount), or one path inside the other.
+      // One folder under two names (a bind mount), one path inside the other, or one folder
+      // inside the other in their filesystem (a folder of one bind-mounted as the other).
       const bool same = a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
-      if (!same && !IsSameOrBelow(a.path, b.path) && !IsSameOrBelow(b.path, a.path)) continue;
+      const bool nested_in_filesystem = a.place && b.place && a.place->device == b.place->device &&
+                                        (IsSameOrBelow(a.place->path, b.place->path) ||
+                                         IsSameOrBelow(b.place->path, a.place->path));
+      if (!same && !nested_in_filesystem && !IsSameOrBelow(a.path, b.path) &&
+          !IsSameOrBelow(b.path, a.path)) {
+        continue;
+      }
+      const bool by_path = IsSameOrBelow(a.path, b.path) || IsSameOrBelow(b.path, a.path);
       overlapping.emplace(
           a.remote->id,
           absl::StrCat("its root ", a.remote->root, " leads to ", a.path,
                        same ? ", the same folder as" : " and overlaps", " remote ", b.remote->id,
-                       "'s root ", b.remote->root, " (", b.path,
-                       "): one remote's duration would undo the other's; give each remote its "
+                       "'s root ", b.remote->root, " (", b.path, ")",
+                       same || by_path
+                           ? ""
+                           : absl::StrCat(" through a bind mount: in filesystem ", a.place->device,
+                                          " they are ", a.place->path, " and ", b.place->path),
+                       ": one remote's duration would undo the other's; give each remote its "
                        "own tree"));
     }
   }

@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "lib/fs/probes.h"
 #include "lib/testing/scratch.h"
 
 namespace xoi::testing {
@@ -85,22 +86,6 @@ bool Run(std::vector<std::string> argv, std::string* out, std::string* error) {
   return false;
 }
 
-bool IsOctal(char c) { return c >= '0' && c <= '7'; }
-
-std::string Unescape(const std::string& s) {  // mountinfo writes ' ' as \040 and so on
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && IsOctal(s[i + 1]) && IsOctal(s[i + 2]) &&
-        IsOctal(s[i + 3])) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 struct MountEntry {
   std::string mount_point;
   std::string fs_type;
@@ -119,7 +104,7 @@ std::vector<MountEntry> MountTable() {
     size_t dash = 6;
     while (dash < f.size() && f[dash] != "-") ++dash;
     if (f.size() < 5 || dash + 2 >= f.size()) continue;
-    table.push_back({Unescape(f[4]), f[dash + 1], Unescape(f[dash + 2])});
+    table.push_back({UnescapeMountinfo(f[4]), f[dash + 1], UnescapeMountinfo(f[dash + 2])});
   }
   return table;
 }
