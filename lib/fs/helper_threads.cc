@@ -27,13 +27,18 @@ bool HelperThreads::Start(absl::AnyInvocable<void()> work) {
     CountRefusal(std::system_category().message(EAGAIN) + " (refused for a test)");
     return false;
   }
+  // std::system_error from the kernel's refusal; std::bad_alloc for the thread's state or the
+  // vector: either way the caller goes on without this helper rather than unwinding past workers
+  // that wait for it.
   try {
     threads_.emplace_back(std::move(work));
     return true;
   } catch (const std::system_error& e) {
     CountRefusal(e.code().message());
-    return false;
+  } catch (const std::exception& e) {
+    CountRefusal(e.what());
   }
+  return false;
 }
 
 void HelperThreads::JoinAll() {

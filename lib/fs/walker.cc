@@ -317,7 +317,12 @@ class SharedTreeWalk {
     busy_ = 1;
     helpers_wanted_ = threads - 1;
     Work();
-    // Every worker is idle now, so none can be starting another helper.
+    // A stopped walk ends its workers while others may still be busy, one of them perhaps
+    // starting a helper: the helpers are joined once every worker is out.
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return busy_ == 0; });
+    }
     helpers_.JoinAll();
     return top_status_;
   }
@@ -332,7 +337,7 @@ class SharedTreeWalk {
   bool Pop(Folder* folder) {
     std::unique_lock<std::mutex> lock(mu_);
     --busy_;
-    if (pending_.empty() && busy_ == 0) cv_.notify_all();
+    if (busy_ == 0) cv_.notify_all();
     cv_.wait(lock, [&] { return !pending_.empty() || busy_ == 0 || stopped_; });
     if (pending_.empty() || stopped_) return false;
     *folder = std::move(pending_.back());
@@ -347,7 +352,7 @@ class SharedTreeWalk {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.push_back(std::move(folder));
       // Two folders waiting: the tree has work for another thread.
-      if (pending_.size() >= 2 && helpers_wanted_ > 0) {
+      if (pending_.size() >= 2 && helpers_wanted_ > 0 && !stopped_) {
         --helpers_wanted_;
         ++busy_;  // until its first Pop, like the calling thread
         start_helper = true;
@@ -355,12 +360,12 @@ class SharedTreeWalk {
     }
     cv_.notify_one();
     // Started outside the lock, which the other workers need meanwhile. The pushing worker is
-    // busy, so the walk cannot end (and Run cannot join) before the helper is in helpers_.
+    // busy, so Run cannot join before the helper is in helpers_.
     if (!start_helper) return;
     std::lock_guard<std::mutex> lock(start_mu_);
     if (helpers_.Start([this] { Work(); })) return;
     std::lock_guard<std::mutex> queue_lock(mu_);
-    --busy_;
+    --busy_;              // the pusher's own count keeps it above 0
     helpers_wanted_ = 0;  // refused once: the next start would be refused too
   }
 
