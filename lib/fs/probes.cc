@@ -12,12 +12,13 @@
 
 #include <algorithm>
 #include <fstream>
-#include <optional>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "lib/core/config.h"
 #include "lib/core/status.h"
@@ -70,26 +71,32 @@ std::string UnescapeMountinfo(absl::string_view field) {
 
 absl::StatusOr<FilesystemPlace> PlaceInFilesystem(int dir_fd) {
   XOI_ASSIGN_OR_RETURN(const std::string path, ResolvedPath(dir_fd));
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return ErrnoError(errno, "open", "/proc/self/mountinfo");
-  // The mount showing `path` is the one with the longest mount point above it; of mounts stacked
-  // on one point, the last listed.
-  std::optional<FilesystemPlace> place;
-  size_t longest = 0;
-  std::string line;
-  while (std::getline(in, line)) {
+  // The mount the descriptor was opened through, by its id (fdinfo's mnt_id): a path's longest
+  // mount point can name a mount that another one, mounted later over its parent, hides.
+  const std::string fdinfo = absl::StrCat("/proc/self/fdinfo/", dir_fd);
+  std::ifstream info(fdinfo);
+  std::string line, mount_id;
+  while (std::getline(info, line)) {
+    absl::string_view field = line;
+    if (absl::ConsumePrefix(&field, "mnt_id:")) {
+      mount_id = std::string(absl::StripAsciiWhitespace(field));
+      break;
+    }
+  }
+  if (mount_id.empty()) return absl::NotFoundError(absl::StrCat(fdinfo, ": no mnt_id"));
+  std::ifstream mounts("/proc/self/mountinfo");
+  if (!mounts) return ErrnoError(errno, "open", "/proc/self/mountinfo");
+  while (std::getline(mounts, line)) {
     const std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
-    if (f.size() < 5) continue;
+    if (f.size() < 5 || f[0] != mount_id) continue;
     const std::string mount_point = UnescapeMountinfo(f[4]);
-    if (!IsSameOrBelow(path, mount_point) || (place && mount_point.size() < longest)) continue;
-    longest = mount_point.size();
+    if (!IsSameOrBelow(path, mount_point)) break;
     const std::string root = UnescapeMountinfo(f[3]);
     const std::string below = mount_point == "/" ? path : path.substr(mount_point.size());
-    place = FilesystemPlace{
-        std::string(f[2]), root == "/" ? (below.empty() ? "/" : below) : absl::StrCat(root, below)};
+    return FilesystemPlace{std::string(f[2]),
+                           root == "/" ? (below.empty() ? "/" : below) : absl::StrCat(root, below)};
   }
-  if (!place) return absl::NotFoundError(absl::StrCat(path, ": no mount shows it"));
-  return *place;
+  return absl::NotFoundError(absl::StrCat(path, ": its mount ", mount_id, " is not in mountinfo"));
 }
 
 bool MayCreateFilesIn(int dir_fd) {

@@ -47,7 +47,10 @@ std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config
       // One folder under two names (a bind mount), one path inside the other, or one folder
       // inside the other in their filesystem (a folder of one bind-mounted as the other).
       const bool same = a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
-      const bool nested_in_filesystem = a.place && b.place && a.place->device == b.place->device &&
+      // Same st_dev too: btrfs subvolumes share a device in mountinfo, yet a walk never crosses
+      // from one into another.
+      const bool nested_in_filesystem = a.place && b.place && a.stat.dev == b.stat.dev &&
+                                        a.place->device == b.place->device &&
                                         (IsSameOrBelow(a.place->path, b.place->path) ||
                                          IsSameOrBelow(b.place->path, a.place->path));
       if (!same && !nested_in_filesystem && !IsSameOrBelow(a.path, b.path) &&
