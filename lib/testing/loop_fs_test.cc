@@ -330,8 +330,10 @@ TEST(LoopFilesystemTest, KilledProcessIsCleanedUpByTheWatchdog) {
   const std::string image = dir + "/ext4.img", spare = dir + "/ext4-spare-0.img";
   const std::string mount_point = dir + "/ext4-mnt";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // Until everything the watchdog removes is gone: it removes the spare image after the first.
   while ((InProcMounts(mount_point) || !LoopDevicesBacking(image).empty() ||
-          !LoopDevicesBacking(spare).empty() || std::filesystem::exists(image)) &&
+          !LoopDevicesBacking(spare).empty() || std::filesystem::exists(image) ||
+          std::filesystem::exists(spare)) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
