@@ -25,7 +25,6 @@ class HelperThreads {
   // Runs `work` on a new thread; false when the system refused one (`work` is then not run).
   bool Start(absl::AnyInvocable<void()> work);
   void JoinAll();
-  size_t size() const { return threads_.size(); }
 
  private:
   std::vector<std::thread> threads_;

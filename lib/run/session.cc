@@ -17,11 +17,12 @@ struct ResolvedRoot {
   const RemoteConfig* remote;
   std::string path;
   FileStat stat;
-  std::optional<FilesystemPlace> place;  // unknown when /proc/self/mountinfo cannot say
+  std::optional<FilesystemPlace> place;  // unless not asked for, or mountinfo cannot say
 };
 
-// Every root that opens, as it resolves now.
-std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config) {
+// Every root that opens, as it resolves now; with `places`, placed in its filesystem too (two
+// reads of /proc a root, which only a comparison between roots needs).
+std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config, bool places) {
   std::vector<ResolvedRoot> roots;
   for (const RemoteConfig& remote : config.remotes) {
     absl::StatusOr<Fd> fd = fs.OpenDirByPath(remote.root);
@@ -29,9 +30,11 @@ std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config) {
     absl::StatusOr<std::string> path = ResolvedPath(fd->get());
     absl::StatusOr<FileStat> st = fs.StatFd(fd->get(), remote.root);
     if (!path.ok() || !st.ok()) continue;
-    absl::StatusOr<FilesystemPlace> place = PlaceInFilesystem(fd->get());
-    roots.push_back(ResolvedRoot{&remote, *path, *st,
-                                 place.ok() ? std::optional(*std::move(place)) : std::nullopt});
+    ResolvedRoot& root = roots.emplace_back(ResolvedRoot{&remote, *path, *st, std::nullopt});
+    if (!places) continue;
+    if (absl::StatusOr<FilesystemPlace> place = PlaceInFilesystem(fd->get()); place.ok()) {
+      root.place = *std::move(place);
+    }
   }
   return roots;
 }
@@ -39,7 +42,8 @@ std::vector<ResolvedRoot> ResolveRoots(FileSystem& fs, const Config& config) {
 }  // namespace
 
 std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config& config) {
-  const std::vector<ResolvedRoot> roots = ResolveRoots(fs, config);
+  const std::vector<ResolvedRoot> roots =
+      ResolveRoots(fs, config, /*places=*/config.remotes.size() > 1);
   std::map<std::string, std::string> overlapping;
   for (const ResolvedRoot& a : roots) {
     for (const ResolvedRoot& b : roots) {
@@ -47,17 +51,14 @@ std::map<std::string, std::string> OverlappingRoots(FileSystem& fs, const Config
       // One folder under two names (a bind mount), one path inside the other, or one folder
       // inside the other in their filesystem (a folder of one bind-mounted as the other).
       const bool same = a.stat.dev == b.stat.dev && a.stat.ino == b.stat.ino;
+      const bool by_path = IsSameOrBelow(a.path, b.path) || IsSameOrBelow(b.path, a.path);
       // Same st_dev too: btrfs subvolumes share a device in mountinfo, yet a walk never crosses
       // from one into another.
       const bool nested_in_filesystem = a.place && b.place && a.stat.dev == b.stat.dev &&
                                         a.place->device == b.place->device &&
                                         (IsSameOrBelow(a.place->path, b.place->path) ||
                                          IsSameOrBelow(b.place->path, a.place->path));
-      if (!same && !nested_in_filesystem && !IsSameOrBelow(a.path, b.path) &&
-          !IsSameOrBelow(b.path, a.path)) {
-        continue;
-      }
-      const bool by_path = IsSameOrBelow(a.path, b.path) || IsSameOrBelow(b.path, a.path);
+      if (!same && !by_path && !nested_in_filesystem) continue;
       overlapping.emplace(
           a.remote->id,
           absl::StrCat("its root ", a.remote->root, " leads to ", a.path,
@@ -85,7 +86,7 @@ std::string IndexInsideARemote(FileSystem& fs, const Config& config) {
     existing.resize(slash);
   }
   const std::string index = absl::StrCat(resolved, rest);
-  for (const ResolvedRoot& root : ResolveRoots(fs, config)) {
+  for (const ResolvedRoot& root : ResolveRoots(fs, config, /*places=*/false)) {
     if (IsSameOrBelow(index, root.path) || IsSameOrBelow(root.path, index)) {
       return absl::StrCat("the index folder ", config.index_path, " leads to ", index,
                           IsSameOrBelow(index, root.path) ? ", inside" : ", around", " remote ",
